@@ -1,0 +1,1 @@
+"""Haven's domain core: storage, accounts, queue, risk, verification, images, reports."""

@@ -1,0 +1,236 @@
+"""Accounts: registration, argon2id passwords, sign-in with back-off, and browser sessions."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.db import Database
+from bot.errors import Conflict, Invalid, TooMany, Unauthorized
+from bot.models.accounts import ROLES, LoginThrottle, User, WebSession
+from bot.models.base import utcnow
+
+USERNAME_MIN, USERNAME_MAX = 3, 24
+PASSWORD_MIN, PASSWORD_MAX = 8, 200
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
+MAX_BACKOFF = timedelta(minutes=15)
+
+BAD_CREDENTIALS = "That username and password don't match. Check them and try again."
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who a signed-in browser belongs to. Holds ids and names, never secrets."""
+
+    user_id: int
+    username: str
+    role: str
+    csrf_token: str
+
+
+@dataclass(frozen=True)
+class NewSession:
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+class Passwords:
+    """argon2id hashing, run in a worker thread so the event loop never waits on it."""
+
+    def __init__(self, hasher: PasswordHasher | None = None) -> None:
+        self._hasher = hasher or PasswordHasher()
+        self._dummy: str | None = None
+
+    async def hash(self, password: str) -> str:
+        return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        if stored is None:
+            # Spend the same effort for unknown usernames, so timing does not reveal which part was wrong.
+            if self._dummy is None:
+                self._dummy = await self.hash(secrets.token_hex(16))
+            stored = self._dummy
+            await asyncio.to_thread(self._check, stored, password)
+            return False
+        return await asyncio.to_thread(self._check, stored, password)
+
+    def _check(self, stored: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(stored, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+
+def check_username(username: str) -> str:
+    name = username.strip()
+    if len(name) < USERNAME_MIN:
+        raise Invalid("username_too_short", f"Your username needs at least {USERNAME_MIN} characters.")
+    if len(name) > USERNAME_MAX:
+        raise Invalid("username_too_long", f"Your username can be at most {USERNAME_MAX} characters long.")
+    if not _USERNAME_RE.match(name):
+        raise Invalid(
+            "username_invalid",
+            "Use only letters, numbers, dots, dashes and underscores in your username. "
+            "Don't use your real name.",
+        )
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password) < PASSWORD_MIN:
+        raise Invalid("password_too_short", f"Your password needs at least {PASSWORD_MIN} characters.")
+    if len(password) > PASSWORD_MAX:
+        raise Invalid("password_too_long", f"Your password can be at most {PASSWORD_MAX} characters long.")
+    return password
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Accounts:
+    """Everything about who someone is. Collaborators and limits come in through the constructor."""
+
+    def __init__(
+        self,
+        db: Database,
+        passwords: Passwords,
+        *,
+        session_hours: int = 12,
+        max_failures: int = 5,
+        backoff_seconds: float = 2.0,
+    ) -> None:
+        self.db = db
+        self.passwords = passwords
+        self.session_ttl = timedelta(hours=session_hours)
+        self.max_failures = max_failures
+        self.backoff = timedelta(seconds=backoff_seconds)
+
+    async def do_create_user(self, username: str, password: str, role: str) -> User:
+        if role not in ROLES:
+            raise Invalid("role_invalid", "role must be one of " + ", ".join(ROLES))
+        name = check_username(username)
+        check_password(password)
+        hashed = await self.passwords.hash(password)
+        try:
+            async with self.db.write() as session:
+                user = User(username=name, username_key=name.lower(), password_hash=hashed, role=role)
+                session.add(user)
+                await session.flush()
+        except IntegrityError:
+            raise Conflict("username_taken", "That username is already taken. Please choose another one.")
+        return user
+
+    async def get_user(self, user_id: int) -> User | None:
+        async with self.db.read() as session:
+            return await session.get(User, user_id)
+
+    async def count_users(self) -> int:
+        async with self.db.read() as session:
+            return len((await session.execute(select(User.id).limit(1))).all())
+
+    # Sign-in ---------------------------------------------------------------------------------
+
+    async def _blocked_for(self, session: AsyncSession, keys: list[str], now: datetime) -> int:
+        rows = (await session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).scalars()
+        wait = 0
+        for row in rows:
+            if row.blocked_until and row.blocked_until > now:
+                wait = max(wait, int((row.blocked_until - now).total_seconds()) + 1)
+        return wait
+
+    async def _record_failure(self, keys: list[str], now: datetime) -> None:
+        async with self.db.write() as session:
+            for key in keys:
+                row = await session.get(LoginThrottle, key, with_for_update=not self.db.sqlite)
+                if row is None:
+                    row = LoginThrottle(key=key, failures=0)
+                    session.add(row)
+                row.failures += 1
+                row.updated_at = now
+                over = row.failures - self.max_failures
+                if over >= 0:
+                    row.blocked_until = now + min(self.backoff * (2**over), MAX_BACKOFF)
+
+    async def authenticate(self, username: str, password: str, address: str, roles: tuple[str, ...]) -> User:
+        """Return the user, or raise the same Unauthorized for a wrong name, password or role."""
+        key = username.strip().lower()[:USERNAME_MAX + 8]
+        keys = [f"acct:{key}", f"addr:{address}"]
+        now = utcnow()
+        async with self.db.read() as session:
+            wait = await self._blocked_for(session, keys, now)
+            if wait:
+                raise TooMany(
+                    "too_many_attempts",
+                    f"Too many tries. Please wait {wait} seconds and try again.",
+                    retry_after=wait,
+                )
+            user = (await session.execute(select(User).where(User.username_key == key))).scalar_one_or_none()
+        ok = await self.passwords.verify(user.password_hash if user else None, password[:PASSWORD_MAX])
+        if not ok or user is None or user.disabled or user.role not in roles:
+            await self._record_failure(keys, now)
+            raise Unauthorized("bad_credentials", BAD_CREDENTIALS)
+        async with self.db.write() as session:
+            await session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+        return user
+
+    # Sessions --------------------------------------------------------------------------------
+
+    async def do_start_session(self, user: User, old_token: str | None = None) -> NewSession:
+        """Issue a fresh session token (rotation: any session the browser had is ended)."""
+        token = secrets.token_urlsafe(32)
+        csrf = secrets.token_urlsafe(24)
+        expires = utcnow() + self.session_ttl
+        async with self.db.write() as session:
+            if old_token:
+                await session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(old_token)))
+            session.add(WebSession(token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf, expires_at=expires))
+        return NewSession(token=token, csrf_token=csrf, expires_at=expires)
+
+    async def get_identity(self, token: str | None) -> Identity | None:
+        if not token or len(token) > 100:
+            return None
+        async with self.db.read() as session:
+            row = (
+                await session.execute(
+                    select(WebSession, User)
+                    .join(User, User.id == WebSession.user_id)
+                    .where(WebSession.token_hash == _token_hash(token))
+                )
+            ).one_or_none()
+        if row is None:
+            return None
+        web_session, user = row
+        if web_session.expires_at <= utcnow() or user.disabled:
+            return None
+        return Identity(user_id=user.id, username=user.username, role=user.role, csrf_token=web_session.csrf_token)
+
+    async def do_end_session(self, token: str | None) -> None:
+        if not token:
+            return
+        async with self.db.write() as session:
+            await session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
+
+    async def do_end_all_sessions(self, user_id: int) -> None:
+        async with self.db.write() as session:
+            await session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+
+    async def do_purge_expired(self) -> int:
+        async with self.db.write() as session:
+            result = await session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
+        return result.rowcount or 0
+
+
+def utc(dt: datetime) -> datetime:
+    return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)

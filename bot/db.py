@@ -1,0 +1,108 @@
+"""Database engines: the embedded SQLite file (WAL) or PostgreSQL, both through SQLAlchemy async."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+Sessions = async_sessionmaker[AsyncSession]
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the engine; for SQLite make its folder and switch on WAL, foreign keys and a busy wait."""
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, **kwargs)
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.close()
+
+        return engine
+    kwargs.setdefault("pool_size", 10)
+    kwargs.setdefault("max_overflow", 20)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
+
+
+def make_sessions(engine: AsyncEngine) -> Sessions:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+class Database:
+    """The engine plus a session factory, and one write path that suits the backend.
+
+    SQLite allows one writer at a time; two overlapping write transactions in one process would
+    make one fail with "database is locked". So on SQLite writes queue on an asyncio lock (the
+    embedded default is one process); PostgreSQL takes them concurrently under row locks.
+    """
+
+    def __init__(self, engine: AsyncEngine | None = None) -> None:
+        self._write_lock: asyncio.Lock | None = None
+        self.sqlite = False
+        if engine is not None:
+            self.bind(engine)
+
+    def bind(self, engine: AsyncEngine) -> None:
+        """Attach the engine. The web app builds its collaborators first and binds at start-up."""
+        self.engine = engine
+        self.sessions: Sessions = make_sessions(engine)
+        self.sqlite = engine.dialect.name == "sqlite"
+        self._write_lock = asyncio.Lock() if self.sqlite else None
+
+    def read(self) -> AsyncSession:
+        return self.sessions()
+
+    def write(self) -> "_WriteTransaction":
+        return _WriteTransaction(self)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+class _WriteTransaction:
+    """`async with db.write() as session:` commits on success, rolls back on error."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> AsyncSession:
+        if self._db._write_lock is not None:
+            await self._db._write_lock.acquire()
+        try:
+            self._session = self._db.sessions()
+            await self._session.begin()
+        except BaseException:
+            if self._db._write_lock is not None:
+                self._db._write_lock.release()
+            raise
+        return self._session
+
+    async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        assert self._session is not None
+        try:
+            if exc_type is None:
+                await self._session.commit()
+            else:
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            if self._db._write_lock is not None:
+                self._db._write_lock.release()

@@ -1,0 +1,249 @@
+"""One frozen settings object, built once from documented defaults plus the environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingsError(ValueError):
+    """A setting has a value Haven cannot use; the message names it and what is allowed."""
+
+
+def _int(lo: int, hi: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"a whole number from {lo} to {hi}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"a whole number from {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def _float(lo: float, hi: float) -> Callable[[str], float]:
+    def parse(raw: str) -> float:
+        try:
+            value = float(raw.strip())
+        except ValueError:
+            raise ValueError(f"a number from {lo} to {hi}") from None
+        if not lo <= value <= hi:
+            raise ValueError(f"a number from {lo} to {hi}")
+        return value
+
+    return parse
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("true or false")
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError("one of " + ", ".join(allowed))
+        return value
+
+    return parse
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    items = tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip())
+    if not items:
+        # An empty list would turn python-socketio's Origin check off entirely.
+        raise ValueError("a comma-separated list of at least one origin like https://chat.example.org")
+    for origin in items:
+        parts = urlsplit(origin)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path:
+            raise ValueError(f"origins like https://chat.example.org (got {origin!r})")
+    return items
+
+
+def _sources(raw: str) -> tuple[str, ...]:
+    items = tuple(o.strip() for o in raw.split() if o.strip())
+    if not items:
+        raise ValueError("space-separated CSP sources such as 'self' https://www.example.org")
+    return items
+
+
+def _database_url(raw: str) -> str:
+    value = raw.strip()
+    if value and not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
+        raise ValueError("empty (the embedded SQLite file), sqlite+aiosqlite:///path or postgresql+asyncpg://user@host/db URL")
+    return value
+
+
+def _redis_url(raw: str) -> str:
+    value = raw.strip()
+    if value and not value.startswith(("redis://", "rediss://")):
+        raise ValueError("empty (no Redis) or a redis://host:port/db URL")
+    return value
+
+
+def _url(raw: str) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError("an absolute http(s) URL")
+    return value
+
+
+def _timezone(raw: str) -> str:
+    try:
+        ZoneInfo(raw.strip())
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError("an IANA time zone name such as Europe/London") from None
+    return raw.strip()
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _hours(raw: str) -> tuple[tuple[int, int, int], ...]:
+    """Parse 'mon-fri 09:00-21:30, sat-sun 12:00-20:00' into (weekday, start_min, end_min)."""
+    allowed = "entries like 'mon-fri 09:00-22:00, sat-sun 12:00-20:00' (24-hour clock)"
+    result: list[tuple[int, int, int]] = []
+    for chunk in raw.split(","):
+        chunk = chunk.strip()
+        if not chunk:
+            continue
+        try:
+            days, span = chunk.split()
+            first, _, last = days.lower().partition("-")
+            d0 = DAYS.index(first)
+            d1 = DAYS.index(last or first)
+            start, end = span.split("-")
+            sm = int(start[:2]) * 60 + int(start[3:5])
+            em = int(end[:2]) * 60 + int(end[3:5])
+        except ValueError:
+            raise ValueError(allowed) from None
+        if not (0 <= sm < em <= 24 * 60) or d1 < d0:
+            raise ValueError(allowed)
+        for day in range(d0, d1 + 1):
+            result.append((day, sm, em))
+    return tuple(result)
+
+
+def _setting(env: str, default: str, parse: Callable[[str], Any], doc: str) -> Any:
+    """Declare a setting: the raw default is parsed like an environment value."""
+    return field(default=MISSING, metadata={"env": env, "default": default, "parse": parse, "doc": doc})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything Haven can be told. Each field names its environment variable and its meaning."""
+
+    mode: str = _setting(
+        "HAVEN_MODE", "development", _choice("development", "production"),
+        "development creates demo staff on an empty database and uses the demo age check; "
+        "production never does and demands explicit secrets.")
+    host: str = _setting("HAVEN_HOST", "127.0.0.1", _text, "Address the server listens on.")
+    port: int = _setting("HAVEN_PORT", "8080", _int(1, 65535), "Port the server listens on.")
+    data_dir: str = _setting(
+        "HAVEN_DATA_DIR", "var", _text,
+        "Folder for the embedded database, the vault's ciphertext and the master key (relative to the project).")
+    database_url: str = _setting(
+        "DATABASE_URL", "", _database_url,
+        "SQLAlchemy async URL. Empty means the embedded SQLite file <data_dir>/haven.db; "
+        "postgresql+asyncpg://user@host/db switches to PostgreSQL.")
+    redis_url: str = _setting(
+        "REDIS_URL", "", _redis_url,
+        "Empty for one process; redis://host:6379/0 lets several processes share socket.io events.")
+    auto_migrate: bool = _setting(
+        "HAVEN_AUTO_MIGRATE", "true", _bool,
+        "Apply pending database migrations at start. When false, start refuses to run on an old schema.")
+    allowed_origins: tuple[str, ...] = _setting(
+        "HAVEN_ALLOWED_ORIGINS", "http://127.0.0.1:8080,http://localhost:8080", _origins,
+        "Origins allowed to open sockets and post forms (comma-separated). Never empty.")
+    frame_ancestors: tuple[str, ...] = _setting(
+        "HAVEN_FRAME_ANCESTORS", "'self'", _sources,
+        "Host sites allowed to frame the chat widget (CSP frame-ancestors, space-separated).")
+    cookie_secure: str = _setting(
+        "HAVEN_COOKIE_SECURE", "auto", _choice("auto", "always", "never"),
+        "Secure flag on cookies: auto sets it whenever the request came over TLS "
+        "(directly or through a proxy that sends X-Forwarded-Proto).")
+    session_hours: int = _setting(
+        "HAVEN_SESSION_HOURS", "12", _int(1, 24 * 30), "How long a sign-in lasts without activity.")
+    login_max_failures: int = _setting(
+        "HAVEN_LOGIN_MAX_FAILURES", "5", _int(1, 100),
+        "Failed sign-ins (per account and per address) before Haven starts making people wait.")
+    login_backoff_seconds: float = _setting(
+        "HAVEN_LOGIN_BACKOFF_SECONDS", "2", _float(0, 600),
+        "First wait after too many failures; it doubles with each further failure (up to 15 minutes).")
+    quick_exit_url: str = _setting(
+        "HAVEN_QUICK_EXIT_URL", "https://www.bbc.co.uk/weather", _url,
+        "Neutral page the quick-exit button jumps to.")
+    emergency_contacts: str = _setting(
+        "HAVEN_EMERGENCY_CONTACTS", "Emergency services: call 999; Childline: call 0800 1111", _text,
+        "Shown when a message looks high risk. Separate contacts with ';'.")
+    timezone: str = _setting("HAVEN_TIMEZONE", "Europe/London", _timezone, "Time zone of the opening hours.")
+    opening_hours: tuple[tuple[int, int, int], ...] = _setting(
+        "HAVEN_OPENING_HOURS", "mon-sun 09:00-24:00", _hours,
+        "When counsellors are on. Outside these the bot says when they are back.")
+    message_max_chars: int = _setting(
+        "HAVEN_MESSAGE_MAX_CHARS", "2000", _int(20, 20000), "Longest chat message accepted.")
+    messages_per_minute: int = _setting(
+        "HAVEN_MESSAGES_PER_MINUTE", "40", _int(1, 6000), "Messages one socket may send per minute.")
+    log_level: str = _setting(
+        "HAVEN_LOG_LEVEL", "info", _choice("debug", "info", "warning", "error"), "Log verbosity.")
+    demo_staff: bool = _setting(
+        "HAVEN_DEMO_STAFF", "true", _bool,
+        "In development, create one demo counsellor, supervisor and analyst on an empty database.")
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def data_path(self) -> Path:
+        path = Path(self.data_dir)
+        return path if path.is_absolute() else ROOT / path
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_path / 'haven.db'}"
+
+
+def setting_fields() -> list[tuple[str, str, str, str]]:
+    """(attribute, env var, raw default, doc) for every setting: the README table is checked against it."""
+    return [(f.name, f.metadata["env"], f.metadata["default"], f.metadata["doc"]) for f in fields(Settings)]
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Build the settings; raise SettingsError naming the first bad setting and what it allows."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        if f.name in overrides:
+            values[f.name] = overrides.pop(f.name)
+            continue
+        name = f.metadata["env"]
+        raw = env.get(name, f.metadata["default"])
+        try:
+            values[f.name] = f.metadata["parse"](raw)
+        except ValueError as exc:
+            raise SettingsError(f"{name}={raw!r} is not allowed: expected {exc}") from None
+    if overrides:
+        raise SettingsError(f"unknown settings: {', '.join(sorted(overrides))}")
+    settings = Settings(**values)
+    if settings.production and settings.demo_staff and env.get("HAVEN_DEMO_STAFF") is not None:
+        raise SettingsError("HAVEN_DEMO_STAFF=true is not allowed in production: expected false")
+    return settings

@@ -1,0 +1,1 @@
+"""Conversations as state machines (transitions): states, triggers, and the words the bot says."""

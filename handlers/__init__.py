@@ -1,0 +1,1 @@
+"""Transport edges: aiohttp routes and socket.io namespaces. Parse, check who asks, call dialogs/bot."""

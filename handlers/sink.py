@@ -1,0 +1,44 @@
+"""The EventSink on socket.io rooms: children hear only what children may; staff hear the rest."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import socketio
+
+from bot.events import Event, MessageEvent, ReceiptEvent, StaffEvent, StateEvent
+
+STAFF_NAMESPACES = ("/counsellor", "/supervisor")
+
+
+class SocketSink:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def publish(self, events: Sequence[Event]) -> None:
+        for event in events:
+            if isinstance(event, MessageEvent):
+                view = event.message
+                room = f"conv:{view.conversation_id}"
+                if view.visibility == "all":
+                    # The only path a message takes to a child, and it refuses staff-only views.
+                    await self.sio.emit("message", view.for_child(), room=room, namespace="/chat")
+                staff = view.for_staff()
+                for namespace in STAFF_NAMESPACES:
+                    await self.sio.emit("message", staff, room=room, namespace=namespace)
+            elif isinstance(event, StateEvent):
+                data = {"conversation_id": event.conversation_id, "state": event.state,
+                        "options": list(event.options)}
+                await self.sio.emit("state", data, room=f"conv:{event.conversation_id}", namespace="/chat")
+                for namespace in STAFF_NAMESPACES:
+                    await self.sio.emit("state", data, room=f"conv:{event.conversation_id}", namespace=namespace)
+            elif isinstance(event, ReceiptEvent):
+                await self.sio.emit("receipt", {"conversation_id": event.conversation_id, "read_seq": event.read_seq},
+                                    room=f"conv:{event.conversation_id}", namespace="/chat")
+            elif isinstance(event, StaffEvent):
+                data = {**event.data, "conversation_id": event.conversation_id}
+                room = f"conv:{event.conversation_id}" if event.conversation_id else "staff:queue"
+                if event.user_id is not None:
+                    room = f"user:{event.user_id}"
+                for namespace in STAFF_NAMESPACES:
+                    await self.sio.emit(event.name, data, room=room, namespace=namespace)

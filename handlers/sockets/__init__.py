@@ -1,0 +1,1 @@
+"""socket.io namespaces: /chat for children, /counsellor and /supervisor for staff."""

@@ -1,0 +1,121 @@
+"""What every namespace shares: sign-in from the session cookie, safe event handling, rate limits."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from http.cookies import SimpleCookie
+from typing import Any, Awaitable, Callable
+
+import socketio
+
+from bot.accounts import Accounts, Identity
+from bot.errors import HavenError, Invalid, TooMany
+from handlers.common import SESSION_COOKIE
+from handlers.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def session_token(environ: dict[str, Any]) -> str | None:
+    raw = environ.get("HTTP_COOKIE", "")
+    if not raw:
+        return None
+    cookie: SimpleCookie = SimpleCookie()
+    try:
+        cookie.load(raw)
+    except Exception:
+        return None
+    morsel = cookie.get(SESSION_COOKIE)
+    return morsel.value if morsel else None
+
+
+def guarded(handler: Handler) -> Handler:
+    """Turn errors into `{"ok": false, "error": ...}` acks; never log what the client sent."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: "BaseNamespace", sid: str, *args: Any) -> Any:
+        try:
+            return await handler(self, sid, *args)
+        except HavenError as exc:
+            return {"ok": False, "error": exc.as_dict()}
+        except Exception:
+            log.exception("event %s on %s failed", handler.__name__, self.namespace)
+            return {"ok": False, "error": {"code": "server_error",
+                                           "message": "Something went wrong on our side. Please try again."}}
+
+    return wrapper
+
+
+def payload(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise Invalid("bad_payload", "That message was not in the right shape.")
+    return data
+
+
+def get_int(data: dict[str, Any], key: str, *, default: int | None = None, lo: int = 0) -> int:
+    value = data.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < lo or value > 2**53:
+        raise Invalid("bad_payload", f"'{key}' must be a whole number.")
+    return value
+
+
+def get_str(data: dict[str, Any], key: str, *, max_len: int, allow_empty: bool = False) -> str:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise Invalid("bad_payload", f"'{key}' must be text.")
+    if not allow_empty and not value.strip():
+        raise Invalid("empty", "Type a message first.")
+    if len(value) > max_len:
+        raise Invalid("too_long", f"That message is too long. Please keep it under {max_len} characters.")
+    return value
+
+
+class BaseNamespace(socketio.AsyncNamespace):
+    """Namespaces are singletons: per-socket data lives in the socket.io session, ids only."""
+
+    roles: tuple[str, ...] = ()
+
+    def __init__(self, namespace: str, accounts: Accounts, metrics: Metrics, per_minute: int) -> None:
+        super().__init__(namespace)
+        self.accounts = accounts
+        self.metrics = metrics
+        self.per_minute = per_minute
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        identity = await self.accounts.get_identity(session_token(environ))
+        if identity is None:
+            raise ConnectionRefusedError("not_signed_in")
+        if identity.role not in self.roles:
+            raise ConnectionRefusedError("wrong_role")
+        await self.save_session(sid, {"user_id": identity.user_id, "role": identity.role,
+                                      "username": identity.username, "sent": []})
+        await self.enter_room(sid, f"user:{identity.user_id}")
+        self.metrics.sockets.labels(self.namespace).inc()
+        await self.connected(sid, identity)
+
+    async def connected(self, sid: str, identity: Identity) -> None:
+        """Hook for namespaces that join more rooms on connect."""
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        self.metrics.sockets.labels(self.namespace).dec()
+
+    async def user_id(self, sid: str) -> int:
+        session = await self.get_session(sid)
+        return int(session["user_id"])
+
+    async def check_rate(self, sid: str) -> None:
+        """A sliding one-minute window per socket: enough for typing fast, not for flooding."""
+        async with self.session(sid) as session:
+            now = time.monotonic()
+            sent = [t for t in session.get("sent", []) if now - t < 60.0]
+            if len(sent) >= self.per_minute:
+                wait = int(60 - (now - sent[0])) + 1
+                session["sent"] = sent
+                raise TooMany("rate_limited", f"You're sending messages very fast. Please wait {wait} seconds.",
+                              retry_after=wait)
+            sent.append(now)
+            session["sent"] = sent

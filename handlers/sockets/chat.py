@@ -1,0 +1,92 @@
+"""The children's namespace `/chat`: hello (resume), say, choose, typing, read."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from bot.accounts import Accounts, Identity
+from dialogs.engine import DialogEngine
+from handlers.metrics import Metrics
+from handlers.sockets.base import BaseNamespace, get_int, get_str, guarded, payload
+
+CLIENT_ID_MAX = 64
+
+
+class ChatNamespace(BaseNamespace):
+    roles = ("child",)
+
+    def __init__(self, accounts: Accounts, metrics: Metrics, engine: DialogEngine, *, per_minute: int,
+                 max_chars: int) -> None:
+        super().__init__("/chat", accounts, metrics, per_minute)
+        self.engine = engine
+        self.max_chars = max_chars
+
+    async def _conversation(self, sid: str) -> tuple[int, int]:
+        session = await self.get_session(sid)
+        conv = session.get("conversation_id")
+        if conv is None:
+            from bot.errors import Invalid
+
+            raise Invalid("no_conversation", "Please wait a moment while the chat connects.")
+        return int(session["user_id"]), int(conv)
+
+    @guarded
+    async def on_hello(self, sid: str, data: Any = None) -> dict[str, Any]:
+        data = payload(data if data is not None else {})
+        after = get_int(data, "after", default=0)
+        user_id = await self.user_id(sid)
+        opened = await self.engine.open(user_id, after)
+        async with self.session(sid) as session:
+            previous = session.get("conversation_id")
+            session["conversation_id"] = opened.conversation.id
+        if previous and previous != opened.conversation.id:
+            await self.leave_room(sid, f"conv:{previous}")
+        await self.enter_room(sid, f"conv:{opened.conversation.id}")
+        return opened.as_dict()
+
+    async def _input(self, sid: str, data: Any, *, option: bool) -> dict[str, Any]:
+        data = payload(data)
+        client_id = get_str(data, "client_id", max_len=CLIENT_ID_MAX)
+        await self.check_rate(sid)
+        user_id, conv_id = await self._conversation(sid)
+        started = time.perf_counter()
+        if option:
+            choice = get_str(data, "option", max_len=40)
+            ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, option=choice)
+        else:
+            text = get_str(data, "text", max_len=self.max_chars)
+            ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, text=text)
+        if not ack.duplicate:
+            self.metrics.messages.labels("child").inc()
+            self.metrics.step_seconds.observe(time.perf_counter() - started)
+        return ack.as_dict()
+
+    @guarded
+    async def on_say(self, sid: str, data: Any = None) -> dict[str, Any]:
+        return await self._input(sid, data, option=False)
+
+    @guarded
+    async def on_choose(self, sid: str, data: Any = None) -> dict[str, Any]:
+        return await self._input(sid, data, option=True)
+
+    @guarded
+    async def on_typing(self, sid: str, data: Any = None) -> dict[str, Any]:
+        data = payload(data)
+        typing = bool(data.get("typing"))
+        _, conv_id = await self._conversation(sid)
+        payload_out = {"conversation_id": conv_id, "who": "child", "typing": typing}
+        for namespace in ("/counsellor", "/supervisor"):
+            await self.server.emit("typing", payload_out, room=f"conv:{conv_id}", namespace=namespace)
+        return {"ok": True}
+
+    @guarded
+    async def on_read(self, sid: str, data: Any = None) -> dict[str, Any]:
+        data = payload(data)
+        seq = get_int(data, "seq")
+        user_id, conv_id = await self._conversation(sid)
+        await self.engine.do_mark_read(user_id, conv_id, seq)
+        return {"ok": True}
+
+    async def connected(self, sid: str, identity: Identity) -> None:
+        return None

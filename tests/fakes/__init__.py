@@ -1,0 +1,1 @@
+"""Stand-ins for the outside services Haven talks to, for tests."""

@@ -1,0 +1,1 @@
+"""The web layer: create_app() wires settings, storage, dialogs and transports together."""

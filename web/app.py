@@ -1,0 +1,172 @@
+"""create_app(settings): the one place where storage, dialogs, handlers and transports are wired."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import jinja2
+import socketio
+from aiohttp import web
+
+from bot.accounts import Accounts, Passwords
+from bot.db import Database, make_engine
+from bot.schema import pending_migrations, upgrade
+from config import Settings
+from dialogs.engine import DialogConfig, DialogEngine
+from dialogs.main import MAIN_DIALOG
+from handlers.auth import AuthHandlers
+from handlers.common import CookiePolicy
+from handlers.metrics import Metrics
+from handlers.ops import OpsHandlers
+from handlers.pages import PageHandlers
+from handlers.sink import SocketSink
+from handlers.sockets.chat import ChatNamespace
+from handlers.sockets.staff import CounsellorNamespace, SupervisorNamespace
+from web import keys
+from web.middlewares import (
+    csrf_middleware,
+    errors_middleware,
+    identity_middleware,
+    security_headers_middleware,
+)
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+STATIC = HERE / "static"
+TEMPLATES = HERE / "templates"
+
+
+class MigrationsPending(RuntimeError):
+    """The database schema is older than the code and automatic migration is off."""
+
+
+def _asset_version() -> str:
+    digest = hashlib.sha256()
+    for path in sorted(STATIC.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(str(path.stat().st_mtime_ns).encode())
+    return digest.hexdigest()[:10]
+
+
+def _make_render(env: jinja2.Environment, asset_version: str):  # type: ignore[no-untyped-def]
+    async def render(request: web.Request, name: str, context: dict[str, Any]) -> web.Response:
+        template = env.get_template(name)
+        html = await template.render_async(
+            csrf_token=request.get("csrf_token", ""), asset_version=asset_version, **context)
+        return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
+
+    return render
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    engine = make_engine(settings.effective_database_url)
+    try:
+        if settings.auto_migrate:
+            applied = await upgrade(engine)
+            if applied:
+                log.info("applied %d database migration(s): %s", len(applied), ", ".join(applied))
+        else:
+            todo = await pending_migrations(engine)
+            if todo:
+                raise MigrationsPending(
+                    f"The database needs {len(todo)} migration(s) ({', '.join(todo)}). "
+                    "Run `python run.py migrate`, or set HAVEN_AUTO_MIGRATE=true.")
+        app[keys.DB].bind(engine)
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    metrics = Metrics()
+    cookies = CookiePolicy(secure=settings.cookie_secure, max_age=settings.session_hours * 3600)
+
+    # The Database object is created now (handlers hold it) and bound to its engine at start-up.
+    db = Database()
+    accounts = Accounts(
+        db,
+        Passwords(),
+        session_hours=settings.session_hours,
+        max_failures=settings.login_max_failures,
+        backoff_seconds=settings.login_backoff_seconds,
+    )
+
+    if settings.redis_url:
+        manager: socketio.AsyncManager | None = socketio.AsyncRedisManager(settings.redis_url)
+    else:
+        manager = None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=list(settings.allowed_origins),
+        client_manager=manager,
+        logger=False,
+        engineio_logger=False,
+        max_http_buffer_size=64 * 1024,
+    )
+    sink = SocketSink(sio)
+    engine = DialogEngine(
+        db,
+        sink,
+        MAIN_DIALOG,
+        DialogConfig(
+            emergency_contacts=settings.emergency_contacts,
+            opening_hours=settings.opening_hours,
+            timezone=settings.timezone,
+            message_max_chars=settings.message_max_chars,
+        ),
+    )
+
+    app = web.Application(
+        middlewares=[
+            security_headers_middleware(settings.frame_ancestors),
+            errors_middleware(),
+            identity_middleware(accounts, cookies),
+            csrf_middleware(settings.allowed_origins, exempt_prefixes=("/socket.io/",)),
+        ],
+        client_max_size=1024 * 1024,
+    )
+    app[keys.SETTINGS] = settings
+    app[keys.DB] = db
+    app[keys.ACCOUNTS] = accounts
+    app[keys.ENGINE] = engine
+    app[keys.SIO] = sio
+    app[keys.METRICS] = metrics
+    app[keys.EXTRA] = {}
+
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html"]),
+        enable_async=True,
+        undefined=jinja2.StrictUndefined,
+    )
+    asset_version = _asset_version()
+    app[keys.TEMPLATES] = env
+    app[keys.ASSET_VERSION] = asset_version
+    render = _make_render(env, asset_version)
+
+    async def sign_out_sockets(user_id: int) -> None:
+        # Sockets opened with the old session must not outlive it.
+        for namespace in ("/chat", "/counsellor", "/supervisor"):
+            await sio.emit("signed_out", {}, room=f"user:{user_id}", namespace=namespace)
+            for sid, _ in list(sio.manager.get_participants(namespace, f"user:{user_id}")):
+                await sio.disconnect(sid, namespace=namespace)
+
+    AuthHandlers(accounts, cookies, render, on_sign_out=sign_out_sockets).add_routes(app)
+    OpsHandlers(db, metrics).add_routes(app)
+    PageHandlers(render, ROOT / "node_modules", settings.quick_exit_url).add_routes(app, STATIC)
+
+    sio.register_namespace(ChatNamespace(accounts, metrics, engine, per_minute=settings.messages_per_minute,
+                                         max_chars=settings.message_max_chars))
+    sio.register_namespace(CounsellorNamespace("/counsellor", accounts, metrics, settings.messages_per_minute))
+    sio.register_namespace(SupervisorNamespace("/supervisor", accounts, metrics, settings.messages_per_minute))
+    sio.attach(app)
+
+    app.cleanup_ctx.append(_database)
+    return app

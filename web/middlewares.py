@@ -1,0 +1,109 @@
+"""Middlewares: who is asking, CSRF and Origin checks, typed errors to HTTP, security headers."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import secrets
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from bot.accounts import Accounts
+from bot.errors import Forbidden, HavenError
+from handlers.common import CSRF_COOKIE, IDENTITY, SESSION_COOKIE, CookiePolicy, error_response
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def errors_middleware() -> web.middleware:
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except HavenError as exc:
+            return error_response(exc)
+
+    return middleware
+
+
+def identity_middleware(accounts: Accounts, cookies: CookiePolicy) -> web.middleware:
+    """Resolve the session cookie, and make sure every browser has a CSRF token before it posts."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.path.startswith(("/static/", "/socket.io/", "/healthz", "/metrics")):
+            return await handler(request)
+        identity = await accounts.get_identity(request.cookies.get(SESSION_COOKIE))
+        request[IDENTITY] = identity
+        pre = request.cookies.get(CSRF_COOKIE)
+        fresh = None
+        if identity is not None:
+            request["csrf_token"] = identity.csrf_token
+        else:
+            if not pre or len(pre) > 100:
+                fresh = pre = secrets.token_urlsafe(24)
+            request["csrf_token"] = pre
+        response = await handler(request)
+        if fresh is not None and not response.prepared:
+            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="Strict",
+                                secure=cookies.is_secure(request), path="/")
+        return response
+
+    return middleware
+
+
+def csrf_middleware(allowed_origins: tuple[str, ...], exempt_prefixes: tuple[str, ...]) -> web.middleware:
+    """State-changing requests must come from our own pages: right Origin and the page's token."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.method in UNSAFE and not request.path.startswith(exempt_prefixes):
+            origin = request.headers.get("Origin")
+            own = f"{request.scheme}://{request.host}"
+            if origin is not None and origin not in allowed_origins and origin != own:
+                return error_response(Forbidden("bad_origin", "This request came from a site we don't trust."))
+            expected = request.get("csrf_token") or ""
+            sent = request.headers.get("X-CSRF-Token", "")
+            if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                form = await request.post()
+                sent = str(form.get("csrf_token", ""))
+            if not expected or not hmac.compare_digest(sent.encode(), expected.encode()):
+                return error_response(Forbidden(
+                    "csrf_failed", "This page has expired. Please refresh the page and try again."))
+        return await handler(request)
+
+    return middleware
+
+
+def security_headers_middleware(frame_ancestors: tuple[str, ...]) -> web.middleware:
+    ancestors = " ".join(frame_ancestors)
+    base_csp = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        "connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'"
+    )
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            response = exc
+        # Only the chat widget may be framed, and only by the configured host sites.
+        framing = ancestors if request.path == "/chat" else "'none'"
+        response.headers.setdefault("Content-Security-Policy", f"{base_csp}; frame-ancestors {framing}")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if request.path != "/chat":
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        if isinstance(response, web.HTTPException) and response.status >= 300:
+            raise response
+        return response
+
+    return middleware
