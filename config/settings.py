@@ -196,8 +196,8 @@ class Settings:
         "Shown when a message looks high risk. Separate contacts with ';'.")
     timezone: str = _setting("HAVEN_TIMEZONE", "Europe/London", _timezone, "Time zone of the opening hours.")
     opening_hours: tuple[tuple[int, int, int], ...] = _setting(
-        "HAVEN_OPENING_HOURS", "mon-sun 09:00-24:00", _hours,
-        "When counsellors are on. Outside these the bot says when they are back.")
+        "HAVEN_OPENING_HOURS", "mon-sun 00:00-24:00", _hours,
+        "When counsellors are on (the default is always). Outside these the bot says when they are back.")
     message_max_chars: int = _setting(
         "HAVEN_MESSAGE_MAX_CHARS", "2000", _int(20, 20000), "Longest chat message accepted.")
     messages_per_minute: int = _setting(

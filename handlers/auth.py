@@ -9,11 +9,13 @@ from aiohttp import web
 from bot.accounts import Accounts
 from bot.errors import HavenError
 from bot.models.accounts import STAFF_ROLES
+from handlers.metrics import Metrics
 from handlers.common import (
     SESSION_COOKIE,
     CookiePolicy,
     Render,
     client_address,
+    csrf_of,
     error_response,
     identity_of,
     ok,
@@ -31,15 +33,22 @@ def _safe_next(target: str | None, default: str) -> str:
 
 
 class AuthHandlers:
-    def __init__(self, accounts: Accounts, cookies: CookiePolicy, render: Render, on_sign_out: object = None) -> None:
+    def __init__(self, accounts: Accounts, cookies: CookiePolicy, render: Render, metrics: Metrics,
+                 on_sign_out: object = None) -> None:
         self.accounts = accounts
+        self.metrics = metrics
         self.cookies = cookies
         self.render = render
         self.on_sign_out = on_sign_out
 
     async def _sign_in(self, request: web.Request, roles: tuple[str, ...]) -> tuple[web.Response, dict[str, str]]:
         username, password = await read_credentials(request)
-        user = await self.accounts.authenticate(username, password, client_address(request), roles)
+        try:
+            user = await self.accounts.authenticate(username, password, client_address(request), roles)
+        except HavenError as exc:
+            self.metrics.sign_ins.labels(exc.code).inc()
+            raise
+        self.metrics.sign_ins.labels("ok").inc()
         new = await self.accounts.do_start_session(user, request.cookies.get(SESSION_COOKIE))
         response = ok(user={"username": user.username, "role": user.role}, csrf_token=new.csrf_token)
         self.cookies.set_session(request, response, new.token)
@@ -73,7 +82,7 @@ class AuthHandlers:
     async def me(self, request: web.Request) -> web.Response:
         who = identity_of(request)
         user = {"username": who.username, "role": who.role} if who else None
-        return ok(user=user, csrf_token=request.get("csrf_token", ""))
+        return ok(user=user, csrf_token=csrf_of(request))
 
     async def staff_login_page(self, request: web.Request) -> web.Response:
         who = identity_of(request)

@@ -12,7 +12,9 @@ from bot.errors import Forbidden, HavenError, Invalid, Unauthorized
 
 SESSION_COOKIE = "haven_session"
 CSRF_COOKIE = "haven_csrf"
-IDENTITY = "identity"  # request key set by the identity middleware
+# Set by the identity middleware on every request that is not a static file.
+IDENTITY: web.RequestKey[Identity | None] = web.RequestKey("identity", object)  # type: ignore[arg-type]
+CSRF_TOKEN: web.RequestKey[str] = web.RequestKey("csrf_token", str)
 
 Render = Callable[[web.Request, str, dict[str, Any]], Awaitable[web.Response]]
 
@@ -41,6 +43,10 @@ class CookiePolicy:
 
 def identity_of(request: web.Request) -> Identity | None:
     return request.get(IDENTITY)
+
+
+def csrf_of(request: web.Request) -> str:
+    return request.get(CSRF_TOKEN, "")
 
 
 def require(request: web.Request, *roles: str) -> Identity:

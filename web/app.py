@@ -18,7 +18,7 @@ from config import Settings
 from dialogs.engine import DialogConfig, DialogEngine
 from dialogs.main import MAIN_DIALOG
 from handlers.auth import AuthHandlers
-from handlers.common import CookiePolicy
+from handlers.common import CookiePolicy, csrf_of
 from handlers.metrics import Metrics
 from handlers.ops import OpsHandlers
 from handlers.pages import PageHandlers
@@ -58,7 +58,7 @@ def _make_render(env: jinja2.Environment, asset_version: str):  # type: ignore[n
     async def render(request: web.Request, name: str, context: dict[str, Any]) -> web.Response:
         template = env.get_template(name)
         html = await template.render_async(
-            csrf_token=request.get("csrf_token", ""), asset_version=asset_version, **context)
+            csrf_token=csrf_of(request), asset_version=asset_version, **context)
         return web.Response(text=html, content_type="text/html", headers={"Cache-Control": "no-store"})
 
     return render
@@ -158,7 +158,7 @@ def create_app(settings: Settings) -> web.Application:
             for sid, _ in list(sio.manager.get_participants(namespace, f"user:{user_id}")):
                 await sio.disconnect(sid, namespace=namespace)
 
-    AuthHandlers(accounts, cookies, render, on_sign_out=sign_out_sockets).add_routes(app)
+    AuthHandlers(accounts, cookies, render, metrics, on_sign_out=sign_out_sockets).add_routes(app)
     OpsHandlers(db, metrics).add_routes(app)
     PageHandlers(render, ROOT / "node_modules", settings.quick_exit_url).add_routes(app, STATIC)
 

@@ -11,7 +11,7 @@ from aiohttp import web
 
 from bot.accounts import Accounts
 from bot.errors import Forbidden, HavenError
-from handlers.common import CSRF_COOKIE, IDENTITY, SESSION_COOKIE, CookiePolicy, error_response
+from handlers.common import CSRF_COOKIE, CSRF_TOKEN, IDENTITY, SESSION_COOKIE, CookiePolicy, error_response
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +42,11 @@ def identity_middleware(accounts: Accounts, cookies: CookiePolicy) -> web.middle
         pre = request.cookies.get(CSRF_COOKIE)
         fresh = None
         if identity is not None:
-            request["csrf_token"] = identity.csrf_token
+            request[CSRF_TOKEN] = identity.csrf_token
         else:
             if not pre or len(pre) > 100:
                 fresh = pre = secrets.token_urlsafe(24)
-            request["csrf_token"] = pre
+            request[CSRF_TOKEN] = pre
         response = await handler(request)
         if fresh is not None and not response.prepared:
             response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="Strict",
@@ -66,7 +66,7 @@ def csrf_middleware(allowed_origins: tuple[str, ...], exempt_prefixes: tuple[str
             own = f"{request.scheme}://{request.host}"
             if origin is not None and origin not in allowed_origins and origin != own:
                 return error_response(Forbidden("bad_origin", "This request came from a site we don't trust."))
-            expected = request.get("csrf_token") or ""
+            expected = request.get(CSRF_TOKEN, "")
             sent = request.headers.get("X-CSRF-Token", "")
             if not sent and request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
                 form = await request.post()

@@ -9,6 +9,7 @@ from http.cookies import SimpleCookie
 from typing import Any, Awaitable, Callable
 
 import socketio
+from socketio.exceptions import ConnectionRefusedError as Refused
 
 from bot.accounts import Accounts, Identity
 from bot.errors import HavenError, Invalid, TooMany
@@ -88,9 +89,9 @@ class BaseNamespace(socketio.AsyncNamespace):
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         identity = await self.accounts.get_identity(session_token(environ))
         if identity is None:
-            raise ConnectionRefusedError("not_signed_in")
+            raise Refused("not_signed_in")
         if identity.role not in self.roles:
-            raise ConnectionRefusedError("wrong_role")
+            raise Refused("wrong_role")
         await self.save_session(sid, {"user_id": identity.user_id, "role": identity.role,
                                       "username": identity.username, "sent": []})
         await self.enter_room(sid, f"user:{identity.user_id}")

@@ -48,15 +48,15 @@ class ChatNamespace(BaseNamespace):
     async def _input(self, sid: str, data: Any, *, option: bool) -> dict[str, Any]:
         data = payload(data)
         client_id = get_str(data, "client_id", max_len=CLIENT_ID_MAX)
+        # Refusals for shape and length don't count against the child's rate.
+        value = get_str(data, "option", max_len=40) if option else get_str(data, "text", max_len=self.max_chars)
         await self.check_rate(sid)
         user_id, conv_id = await self._conversation(sid)
         started = time.perf_counter()
         if option:
-            choice = get_str(data, "option", max_len=40)
-            ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, option=choice)
+            ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, option=value)
         else:
-            text = get_str(data, "text", max_len=self.max_chars)
-            ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, text=text)
+            ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, text=value)
         if not ack.duplicate:
             self.metrics.messages.labels("child").inc()
             self.metrics.step_seconds.observe(time.perf_counter() - started)

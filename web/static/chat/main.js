@@ -1,0 +1,296 @@
+/** Entry point of the chat widget: wires quick exit, sign-in, the transcript and the socket together. */
+
+import { initAuth, signOut } from "./auth.js";
+import { initQuickExit } from "./quickexit.js";
+import { Transcript, renderOptions, setBanner } from "./render.js";
+import { ChatClient } from "./socket.js";
+
+const TYPING_IDLE_MS = 3000;
+const TYPING_SHOW_MAX_MS = 15000;
+const RECONNECTING = "Reconnecting… your messages are safe";
+
+const $ = (id) => document.getElementById(id);
+const body = document.body;
+
+const ui = {
+  authView: $("auth-view"),
+  chatView: $("chat-view"),
+  signedInName: $("signed-in-name"),
+  signOut: $("sign-out"),
+  connection: $("connection-status"),
+  queue: $("queue-banner"),
+  scroller: $("transcript"),
+  messages: $("messages"),
+  typing: $("typing-indicator"),
+  quickReplies: $("quick-replies"),
+  composer: $("composer"),
+  input: $("message-input"),
+  sendError: $("send-error"),
+};
+
+const transcript = new Transcript({ list: ui.messages, scroller: ui.scroller });
+let stateOptions = null;
+let lastBotOptions = [];
+let conversationState = null;
+let lastReadSent = 0;
+let panelVisible = true;
+let typingHideTimer = null;
+
+/* Quick exit first, so it works even if something below fails. */
+initQuickExit({
+  url: body.dataset.quickExit,
+  button: $("quick-exit"),
+  beforeLeave() {
+    ui.chatView.hidden = true;
+    ui.authView.hidden = true;
+    transcript.clear();
+    ui.quickReplies.replaceChildren();
+    ui.input.value = "";
+    document.getElementById("password").value = "";
+    client.stop();
+  },
+});
+
+const client = new ChatClient(
+  {
+    onConversation(conversation, messages, { fresh }) {
+      if (fresh) {
+        transcript.clear();
+        lastReadSent = 0;
+        lastBotOptions = [];
+      }
+      conversationState = conversation.state;
+      stateOptions = Array.isArray(conversation.options) ? conversation.options : null;
+      addMessages(messages);
+      transcript.setReadSeq(conversation.read_seq);
+      if (conversationState !== "queue") setBanner(ui.queue, "");
+      showOptions();
+    },
+    onMessage(message) {
+      addMessages([message]);
+    },
+    onState(state) {
+      if (!state) return;
+      conversationState = state.state;
+      stateOptions = Array.isArray(state.options) ? state.options : null;
+      if (conversationState !== "queue") setBanner(ui.queue, "");
+      showOptions();
+    },
+    onTyping(event) {
+      if (event.who === "bot" || event.who === "counsellor") showTyping(event.who, event.typing);
+    },
+    onReceipt(event) {
+      transcript.setReadSeq(event.read_seq);
+    },
+    onQueue(event) {
+      setBanner(ui.queue, queueText(event));
+    },
+    onConnectionChange(connected) {
+      setBanner(ui.connection, connected ? "" : RECONNECTING);
+    },
+    onAuthLost() {
+      showAuth("Please sign in again to carry on chatting.");
+    },
+    onAcked(clientId, seq) {
+      transcript.acknowledge(clientId, seq);
+    },
+    onRejected(entry, error) {
+      transcript.removePending(entry.clientId);
+      ui.sendError.textContent = error.message || "That didn't send. Please try again.";
+      if (entry.event === "say") {
+        // Nothing the child typed is lost: put it back in the box.
+        const current = ui.input.value;
+        ui.input.value = current ? `${entry.payload.text}\n${current}` : entry.payload.text;
+      } else {
+        showOptions();
+      }
+    },
+  },
+  { getLastSeq: () => transcript.highestSeq },
+);
+
+function addMessages(messages) {
+  for (const message of messages) {
+    if (message && message.sender === "bot" && Array.isArray(message.options)) lastBotOptions = message.options;
+    if (message && message.sender !== "child") showTyping(message.sender, false);
+  }
+  if (transcript.addMessages(messages)) {
+    showOptions();
+    markRead();
+  }
+}
+
+function showOptions() {
+  const options = stateOptions ?? lastBotOptions;
+  const hadFocus = ui.quickReplies.contains(document.activeElement);
+  renderOptions(ui.quickReplies, options, choose);
+  if (hadFocus) ui.input.focus();
+}
+
+function choose(option) {
+  ui.sendError.textContent = "";
+  const entry = client.send("choose", { option: option.id }, { label: option.label });
+  transcript.addPending(entry.clientId, option.label);
+  // The next state brings the next set of options.
+  renderOptions(ui.quickReplies, [], choose);
+  ui.input.focus();
+}
+
+function queueText(event) {
+  if (!event || typeof event.position !== "number" || event.position <= 0) return "";
+  const where = event.position === 1 ? "You're next in the queue." : `You're number ${event.position} in the queue.`;
+  if (typeof event.eta_minutes === "number") {
+    const minutes = Math.max(1, event.eta_minutes);
+    return `${where} A counsellor should be with you in about ${minutes} minute${minutes === 1 ? "" : "s"}.`;
+  }
+  return `${where} A counsellor will be with you as soon as they can.`;
+}
+
+function showTyping(who, isTyping) {
+  clearTimeout(typingHideTimer);
+  if (!isTyping) {
+    if (!who || ui.typing.dataset.who === who) ui.typing.hidden = true;
+    return;
+  }
+  ui.typing.dataset.who = who;
+  ui.typing.textContent = who === "counsellor" ? "Counsellor is typing…" : "Haven is typing…";
+  ui.typing.hidden = false;
+  // If the "stopped typing" event is lost, do not say "typing" for ever.
+  typingHideTimer = setTimeout(() => (ui.typing.hidden = true), TYPING_SHOW_MAX_MS);
+}
+
+function markRead() {
+  if (document.visibilityState !== "visible" || !panelVisible || ui.chatView.hidden) return;
+  const seq = transcript.highestSeq;
+  if (seq > lastReadSent && client.connected) {
+    lastReadSent = seq;
+    client.read(seq);
+  }
+}
+
+/* Composer: Enter sends, Shift+Enter is a new line; typing events are throttled. */
+let typingSent = false;
+let typingTimer = null;
+
+function stopTyping() {
+  clearTimeout(typingTimer);
+  if (typingSent) {
+    typingSent = false;
+    client.typing(false);
+  }
+}
+
+ui.input.addEventListener("input", () => {
+  ui.sendError.textContent = "";
+  if (!ui.input.value.trim()) {
+    stopTyping();
+    return;
+  }
+  if (!typingSent) {
+    typingSent = true;
+    client.typing(true);
+  }
+  clearTimeout(typingTimer);
+  typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
+});
+
+ui.input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    ui.composer.requestSubmit();
+  }
+});
+
+ui.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const text = ui.input.value.trim();
+  if (!text) {
+    ui.sendError.textContent = "Type a message first.";
+    ui.input.focus();
+    return;
+  }
+  ui.sendError.textContent = "";
+  stopTyping();
+  const entry = client.send("say", { text });
+  transcript.addPending(entry.clientId, text);
+  transcript.scrollToEnd();
+  ui.input.value = "";
+  ui.input.focus();
+});
+
+/* Views. */
+const auth = initAuth({
+  onSignedIn(user) {
+    showChat(user);
+    ui.input.focus();
+  },
+});
+
+function resetChat() {
+  client.stop();
+  transcript.clear();
+  stateOptions = null;
+  lastBotOptions = [];
+  conversationState = null;
+  lastReadSent = 0;
+  renderOptions(ui.quickReplies, [], choose);
+  setBanner(ui.connection, "");
+  setBanner(ui.queue, "");
+  ui.typing.hidden = true;
+  ui.input.value = "";
+  ui.sendError.textContent = "";
+}
+
+function showChat(user) {
+  resetChat();
+  ui.signedInName.textContent = (user && user.username) || "";
+  ui.authView.hidden = true;
+  ui.chatView.hidden = false;
+  client.start();
+}
+
+function showAuth(message = "") {
+  resetChat();
+  ui.chatView.hidden = true;
+  ui.authView.hidden = false;
+  auth.reset(message);
+  auth.focus();
+}
+
+ui.signOut.addEventListener("click", async () => {
+  ui.signOut.disabled = true;
+  try {
+    await signOut();
+    showAuth();
+  } catch (err) {
+    ui.sendError.textContent = err.message;
+  } finally {
+    ui.signOut.disabled = false;
+  }
+});
+
+/* Read receipts only while the child can actually see the chat. */
+document.addEventListener("visibilitychange", markRead);
+
+/* Messages from the launcher on the host page: whether the panel is open. */
+window.addEventListener("message", (event) => {
+  if (event.source !== window.parent || window.parent === window) return;
+  const data = event.data;
+  if (data && data.type === "haven:visibility") {
+    panelVisible = Boolean(data.visible);
+    markRead();
+  }
+});
+
+/* Escape asks the launcher to close the panel (it cannot hear keys pressed inside this frame). */
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && window.parent !== window) {
+    window.parent.postMessage({ type: "haven:close" }, "*");
+  }
+});
+
+if (body.dataset.signedIn === "true") {
+  showChat({ username: body.dataset.username });
+} else {
+  ui.authView.hidden = false;
+}
