@@ -97,7 +97,8 @@ def security_headers_middleware(frame_ancestors: tuple[str, ...]) -> web.middlew
         framing = ancestors if request.path == "/chat" else "'none'"
         response.headers.setdefault("Content-Security-Policy", f"{base_csp}; frame-ancestors {framing}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        # same-origin: links out (Childline, CEOP) carry no referrer, while our own forms keep their Origin.
+        response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.path != "/chat":

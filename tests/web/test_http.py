@@ -28,7 +28,7 @@ async def test_security_headers_on_every_response(server) -> None:
                 csp = r.headers["Content-Security-Policy"]
                 assert "script-src 'self'" in csp and "unsafe-inline" not in csp
                 assert r.headers["X-Content-Type-Options"] == "nosniff"
-                assert r.headers["Referrer-Policy"] == "no-referrer"
+                assert r.headers["Referrer-Policy"] == "same-origin"
                 assert ("frame-ancestors 'self'" in csp) if framable else ("frame-ancestors 'none'" in csp)
 
 
