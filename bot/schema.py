@@ -43,7 +43,8 @@ async def pending_migrations(engine: AsyncEngine) -> list[str]:
 def _upgrade(connection: Connection) -> None:
     config = alembic_config()
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    # Each area adds its own migration branch; "heads" applies all of them.
+    command.upgrade(config, "heads")
 
 
 async def upgrade(engine: AsyncEngine) -> list[str]:

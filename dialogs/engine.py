@@ -81,6 +81,8 @@ class Turn:
     conv: Conversation
     config: DialogConfig
     now: datetime
+    # Domain collaborators (queue, reports, verification) handed in by create_app; plain objects.
+    services: Any = None
     views: list[MessageView] = field(default_factory=list)
     staff_events: list[StaffEvent] = field(default_factory=list)
     options_override: tuple[dict[str, str], ...] | None = None
@@ -145,11 +147,13 @@ class DialogDefinition:
 class DialogEngine:
     """Runs children's turns. Holds one machine per dialog definition, never one per conversation."""
 
-    def __init__(self, db: Database, sink: EventSink, definition: DialogDefinition, config: DialogConfig) -> None:
+    def __init__(self, db: Database, sink: EventSink, definition: DialogDefinition, config: DialogConfig,
+                 services: Any = None) -> None:
         self.db = db
         self.sink = sink
         self.definition = definition
         self.config = config
+        self.services = services
         self.machine = definition.build_machine()
 
     # Reading ---------------------------------------------------------------------------------
@@ -169,7 +173,7 @@ class DialogEngine:
                     conv = Conversation(child_id=child_id, state=self.definition.initial, context={})
                     session.add(conv)
                     await session.flush()
-                    turn = Turn(session=session, conv=conv, config=self.config, now=utcnow())
+                    turn = Turn(session=session, conv=conv, config=self.config, now=utcnow(), services=self.services)
                     await self._fire(turn, self.definition.start_trigger)
                     events = self._events(turn)
             await self.sink.publish(events)
@@ -209,7 +213,7 @@ class DialogEngine:
             if conv.closed_at is not None or conv.state in self.definition.closed_states:
                 raise Invalid("conversation_closed", "This chat has ended. Refresh to start a new one.")
             now = utcnow()
-            turn = Turn(session=session, conv=conv, config=self.config, now=now)
+            turn = Turn(session=session, conv=conv, config=self.config, now=now, services=self.services)
             if option is not None:
                 allowed = self.definition.options(conv)
                 if option not in allowed:
@@ -251,7 +255,7 @@ class DialogEngine:
         """Fire a trigger that does not come from the child (a counsellor joined, a verification finished)."""
         async with self.db.write() as session:
             conv = await lock_conversation(session, conversation_id)
-            turn = Turn(session=session, conv=conv, config=self.config, now=utcnow())
+            turn = Turn(session=session, conv=conv, config=self.config, now=utcnow(), services=self.services)
             conv.context = {**(conv.context or {}), **context} if context else conv.context
             await self._fire(turn, trigger)
             view = ConversationView.of(conv)
