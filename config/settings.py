@@ -208,6 +208,57 @@ class Settings:
         "HAVEN_DEMO_STAFF", "true", _bool,
         "In development, create one demo counsellor, supervisor and analyst on an empty database.")
 
+    public_url: str = _setting(
+        "HAVEN_PUBLIC_URL", "", lambda raw: _url(raw) if raw.strip() else "",
+        "Address people reach Haven at, for links given to identity providers "
+        "(empty: http://HAVEN_HOST:HAVEN_PORT).")
+    # Counsellors ---------------------------------------------------------------------------------
+    counsellor_capacity: int = _setting(
+        "HAVEN_COUNSELLOR_CAPACITY", "2", _int(1, 10), "Chats a counsellor takes at once unless a supervisor sets otherwise.")
+    counsellor_grace_seconds: int = _setting(
+        "HAVEN_COUNSELLOR_GRACE_SECONDS", "60", _int(0, 3600),
+        "How long a chat waits for a counsellor whose connection dropped before it goes back to the front of the queue.")
+    idle_timeout_minutes: int = _setting(
+        "HAVEN_IDLE_TIMEOUT_MINUTES", "30", _int(1, 24 * 60), "A live chat with no messages for this long is flagged as idle.")
+    # Age verification ----------------------------------------------------------------------------
+    verification_provider: str = _setting(
+        "HAVEN_VERIFICATION_PROVIDER", "demo", _choice("demo", "yoti"),
+        "Who checks a 13-17 year-old is under 18: demo (a page where a tester picks the outcome) or yoti.")
+    yoti_base_url: str = _setting("HAVEN_YOTI_BASE_URL", "https://age.yoti.com", _url, "Yoti Age Verification API address.")
+    yoti_api_key: str = _setting("HAVEN_YOTI_API_KEY", "", _text, "Yoti API key (secret).")
+    yoti_sdk_id: str = _setting("HAVEN_YOTI_SDK_ID", "", _text, "Yoti SDK id.")
+    yoti_notify_secret: str = _setting(
+        "HAVEN_YOTI_NOTIFY_SECRET", "", _text, "Shared secret Yoti's notifications must carry (at least 16 characters).")
+    yoti_public_key_file: str = _setting(
+        "HAVEN_YOTI_PUBLIC_KEY_FILE", "", _text, "Yoti's public key (PEM file) for checking notification signatures.")
+    # Uploads and images --------------------------------------------------------------------------
+    upload_max_file_mb: int = _setting("HAVEN_UPLOAD_MAX_FILE_MB", "20", _int(1, 200), "Largest image file accepted.")
+    upload_max_report_mb: int = _setting(
+        "HAVEN_UPLOAD_MAX_REPORT_MB", "100", _int(1, 2000), "Most bytes of images accepted in one report.")
+    upload_max_files: int = _setting("HAVEN_UPLOAD_MAX_FILES", "20", _int(1, 200), "Most images in one report.")
+    upload_link_minutes: int = _setting(
+        "HAVEN_UPLOAD_LINK_MINUTES", "30", _int(1, 24 * 60), "How long a one-time upload address stays valid.")
+    max_image_pixels: int = _setting(
+        "HAVEN_MAX_IMAGE_PIXELS", "50000000", _int(1_000_000, 89_000_000), "Largest picture (in pixels) Haven will decode.")
+    hashing_workers: int = _setting(
+        "HAVEN_HASHING_WORKERS", "2", _int(1, 64), "Worker processes that decode and hash images.")
+    master_key_file: str = _setting(
+        "HAVEN_MASTER_KEY_FILE", "", _text,
+        "File holding the vault's 32-byte master key (mode 0600). Empty: <data_dir>/master.key, created on first run "
+        "(development only; production must name one).")
+    # Reports, review and the hash list -----------------------------------------------------------
+    second_analyst: bool = _setting(
+        "HAVEN_SECOND_ANALYST", "false", _bool, "Require a second analyst to confirm every decision.")
+    review_break_minutes: int = _setting(
+        "HAVEN_REVIEW_BREAK_MINUTES", "30", _int(1, 600), "Remind analysts to take a break after this long reviewing.")
+    image_retention_days: int = _setting(
+        "HAVEN_IMAGE_RETENTION_DAYS", "0", _int(0, 3650),
+        "Days images are kept after a report is decided or withdrawn (0: purged at once).")
+    undecided_alert_days: int = _setting(
+        "HAVEN_UNDECIDED_ALERT_DAYS", "7", _int(1, 365), "Raise an alert for reports undecided for this long.")
+    partner_requests_per_minute: int = _setting(
+        "HAVEN_PARTNER_REQUESTS_PER_MINUTE", "120", _int(1, 100000), "Requests one partner API key may make per minute.")
+
     @property
     def production(self) -> bool:
         return self.mode == "production"
@@ -216,6 +267,14 @@ class Settings:
     def data_path(self) -> Path:
         path = Path(self.data_dir)
         return path if path.is_absolute() else ROOT / path
+
+    @property
+    def effective_public_url(self) -> str:
+        return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
+
+    @property
+    def effective_master_key_file(self) -> Path:
+        return Path(self.master_key_file) if self.master_key_file else self.data_path / "master.key"
 
     @property
     def effective_database_url(self) -> str:
@@ -246,4 +305,14 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     settings = Settings(**values)
     if settings.production and settings.demo_staff and env.get("HAVEN_DEMO_STAFF") is not None:
         raise SettingsError("HAVEN_DEMO_STAFF=true is not allowed in production: expected false")
+    if settings.verification_provider == "yoti":
+        if not settings.yoti_api_key or not settings.yoti_sdk_id:
+            raise SettingsError("HAVEN_VERIFICATION_PROVIDER=yoti needs HAVEN_YOTI_API_KEY and HAVEN_YOTI_SDK_ID")
+        if len(settings.yoti_notify_secret) < 16 and not settings.yoti_public_key_file:
+            raise SettingsError("HAVEN_VERIFICATION_PROVIDER=yoti needs HAVEN_YOTI_NOTIFY_SECRET (16+ characters) "
+                                "or HAVEN_YOTI_PUBLIC_KEY_FILE to check notifications")
+    if settings.production and settings.verification_provider == "demo":
+        raise SettingsError("HAVEN_VERIFICATION_PROVIDER=demo is not allowed in production: expected yoti")
+    if settings.production and not settings.master_key_file:
+        raise SettingsError("HAVEN_MASTER_KEY_FILE must be set in production: expected a path to a 32-byte key file")
     return settings

@@ -74,7 +74,7 @@ def test_every_setting_is_documented_in_the_readme_and_the_example_file() -> Non
     readme = (ROOT / "README.md").read_text()
     example = (ROOT / "config" / "haven.example.env").read_text()
     for _, env, _, doc in setting_fields():
-        assert f"`{env}`" in readme, f"{env} missing from README's settings table"
+        assert f"`{env}`" in readme, f"{env} missing from README (run scripts/gen-settings-docs)"
         assert f"# {env}=" in example or f"{env}=" in example, f"{env} missing from config/haven.example.env"
         assert doc
 
