@@ -149,8 +149,10 @@ def live_server(tmp_path: Path) -> Iterator[Callable[..., LiveServer]]:
         srv.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    # Module scope: Playwright's sync API keeps an event loop running while it is open, which would
+    # break the asyncio tests that run after a browser module.
     if not os.path.exists(CHROMIUM):
         if IN_CI:
             pytest.fail("Debian's chromium is not installed at /usr/bin/chromium", pytrace=False)
