@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, AsyncIterator
 
 import jinja2
@@ -111,6 +112,9 @@ def create_app(settings: Settings) -> web.Application:
         max_http_buffer_size=64 * 1024,
     )
     sink = SocketSink(sio)
+    # Domain collaborators the dialogs' callbacks may use (queue, verification, reports): one attribute
+    # each, added below by the area that owns it.
+    services = SimpleNamespace()
     engine = DialogEngine(
         db,
         sink,
@@ -121,6 +125,7 @@ def create_app(settings: Settings) -> web.Application:
             timezone=settings.timezone,
             message_max_chars=settings.message_max_chars,
         ),
+        services=services,
     )
 
     app = web.Application(
