@@ -100,6 +100,7 @@ async def db(database_url: str) -> AsyncIterator[Any]:
 @pytest.fixture
 async def server(aiohttp_server: Any, tmp_path: Path) -> Callable[..., Any]:
     """Start the real app in-process on a free port; returns its base URL. Accepts settings overrides."""
+    from web.access import QuietAccessLogger
     from web.app import create_app
 
     async def start(**overrides: Any) -> str:
@@ -108,7 +109,7 @@ async def server(aiohttp_server: Any, tmp_path: Path) -> Callable[..., Any]:
         overrides.setdefault("allowed_origins", origins)
         overrides.setdefault("quick_exit_url", f"http://127.0.0.1:{port}/neutral")
         settings = make_settings(tmp_path, port=port, **overrides)
-        srv = await aiohttp_server(create_app(settings), port=port)
+        srv = await aiohttp_server(create_app(settings), port=port, access_log_class=QuietAccessLogger)
         return str(srv.make_url("/"))
 
     return start

@@ -85,7 +85,14 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await engine.dispose()
 
 
+# Libraries that log packets or SQL parameters (message text, password hashes) at debug level.
+CHATTY_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool", "engineio", "socketio",
+                  "alembic", "httpx", "httpcore")
+
+
 def create_app(settings: Settings) -> web.Application:
+    for name in CHATTY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     metrics = Metrics()
     cookies = CookiePolicy(secure=settings.cookie_secure, max_age=settings.session_hours * 3600)
 
