@@ -167,6 +167,9 @@ class Settings:
     redis_url: str = _setting(
         "REDIS_URL", "", _redis_url,
         "Empty for one process; redis://host:6379/0 lets several processes share socket.io events.")
+    redis_channel: str = _setting(
+        "HAVEN_REDIS_CHANNEL", "haven", _text,
+        "Redis pub/sub channel for socket.io events; processes of one deployment share it.")
     auto_migrate: bool = _setting(
         "HAVEN_AUTO_MIGRATE", "true", _bool,
         "Apply pending database migrations at start. When false, start refuses to run on an old schema.")

@@ -107,7 +107,8 @@ def create_app(settings: Settings) -> web.Application:
     )
 
     if settings.redis_url:
-        manager: socketio.AsyncManager | None = socketio.AsyncRedisManager(settings.redis_url)
+        manager: socketio.AsyncManager | None = socketio.AsyncRedisManager(
+            settings.redis_url, channel=settings.redis_channel)
     else:
         manager = None
     sio = socketio.AsyncServer(
