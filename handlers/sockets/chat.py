@@ -1,11 +1,12 @@
-"""The children's namespace `/chat`: hello (resume), say, choose, typing, read."""
+"""The children's namespace `/chat`: hello (resume), say, choose, typing, read, upload_link."""
 
 from __future__ import annotations
 
 import time
 from typing import Any
 
-from bot.accounts import Accounts, Identity
+from bot.accounts import Accounts
+from bot.errors import Invalid
 from dialogs.engine import DialogEngine
 from handlers.metrics import Metrics
 from handlers.sockets.base import BaseNamespace, get_int, get_str, guarded, payload
@@ -26,8 +27,6 @@ class ChatNamespace(BaseNamespace):
         session = await self.get_session(sid)
         conv = session.get("conversation_id")
         if conv is None:
-            from bot.errors import Invalid
-
             raise Invalid("no_conversation", "Please wait a moment while the chat connects.")
         return int(session["user_id"]), int(conv)
 
@@ -88,5 +87,9 @@ class ChatNamespace(BaseNamespace):
         await self.engine.do_mark_read(user_id, conv_id, seq)
         return {"ok": True}
 
-    async def connected(self, sid: str, identity: Identity) -> None:
-        return None
+    @guarded
+    async def on_upload_link(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """A fresh one-time upload address, only while the conversation is in the upload step."""
+        user_id, conv_id = await self._conversation(sid)
+        link = await self.engine.services.reports.do_issue_upload_link(user_id, conv_id)
+        return {"ok": True, **link.as_dict()}
