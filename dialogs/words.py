@@ -24,6 +24,7 @@ OPTIONS: dict[str, str] = {
     "upload_done": "I've added them all",
     "report_submit": "Send my report",
     "report_cancel": "Don't send it",
+    "upload_more": "Add more images",
 }
 
 LINKS = {
@@ -33,6 +34,8 @@ LINKS = {
     "shout": {"label": "Shout: text 85258", "url": "https://giveusashout.org"},
     "stop_ncii": {"label": "StopNCII (for adults)", "url": "https://stopncii.org"},
     "rsvh": {"label": "Revenge Porn Helpline (for adults)", "url": "https://revengepornhelpline.org.uk"},
+    # The age-check page: the url is filled in per check (dialogs/verifying.py).
+    "verify_page": {"label": "Check my age", "url": ""},
 }
 
 SAY: dict[str, str] = {
@@ -93,6 +96,78 @@ SAY: dict[str, str] = {
     "counsellor_joined": "A counsellor, {name}, has joined the chat.",
     "counsellor_left": "The counsellor has left the chat. I'm here if you need anything else.",
     "closed": "This chat has ended. Take care.",
+    "report_upload": (
+        "You can add your images now. Tap \"Choose images\" below to pick them from your phone or computer. "
+        "Only our trained team will see them, and we never show them back to anyone. "
+        "When you've added them all, tap \"I've added them all\"."
+    ),
+    "report_upload_more": (
+        "Your report already has {images}. You can add more now, then tap \"I've added them all\"."
+    ),
+    "report_image_received": "Got it: {images} received so far.",
+    "report_no_images": (
+        "I haven't received any images yet. Tap \"Choose images\" to add them, then tap \"I've added them all\"."
+    ),
+    "report_confirm": (
+        "You've added {images}. Shall I send your report now? Once it's sent, our team will check it "
+        "and let you know what happens here in the chat."
+    ),
+    "report_submitted": (
+        "Your report has been sent with {images}. Your reference is {reference}. You might want to write it down. "
+        "You did the right thing. We'll tell you in this chat what happens next."
+    ),
+    "report_cancelled": "OK, I haven't sent it, and the images you added have been deleted.",
+    "verify_why": (
+        "Because you're 13 to 17, I need to check you're under 18 before you report. This keeps the service "
+        "for young people only. A separate age-check service does the check, on its own page. "
+        "We only keep whether you're under 18, how you proved it and when — never your ID, photo or "
+        "date of birth. Tap \"Check my age\" to start."
+    ),
+    "verify_starting": "OK, I'm setting up your age check. It only takes a moment.",
+    "verify_link": (
+        "Tap \"Check my age\" to open the check in a new tab. When you've finished, come back here: "
+        "I'll move on by myself. If nothing happens, tap \"I've finished\"."
+    ),
+    "verify_not_ready": "Your age check is still being set up. The link will appear here in a moment.",
+    "verify_checking": "Thanks. I'm checking the result now.",
+    "verify_pending": (
+        "The age check hasn't finished yet. Finish it in the other tab, then tap \"I've finished\". "
+        "If you closed it, tap \"Try again\"."
+    ),
+    "verify_unavailable": (
+        "Sorry, the age check isn't working right now. That's not your fault. "
+        "You can try again in a minute, or talk to someone."
+    ),
+    "verify_result_unavailable": (
+        "Sorry, I couldn't get your result from the age check just now. "
+        "Tap \"I've finished\" to ask again in a minute, or talk to someone."
+    ),
+    "verify_ok": "Thanks, that's done. The check says you're under 18, so I can help you report the image.",
+    "verify_over_18": "The age check says you're 18 or over.",
+    "verify_failed": (
+        "The age check couldn't confirm your age. That happens sometimes and it's OK. "
+        "You can try again, or talk to someone who can help."
+    ),
+    "verify_abandoned": (
+        "It looks like the age check was stopped before the end. "
+        "You can try again whenever you're ready, or talk to someone."
+    ),
+    "verify_expired": "The age check timed out before it was finished. You can try again, or talk to someone.",
+    "counsellor_changed": "{name} is taking over this chat now. They can see everything you've written.",
+    "counsellor_still_here": "Your counsellor is still here with you. Just type to carry on talking.",
+    "counsellor_requeued": (
+        "I've put you back in the queue for another counsellor, and you keep your place. "
+        "Someone will join as soon as they can."
+    ),
+    "counsellor_requeued_lost": (
+        "Your counsellor couldn't get back, so you're now at the front of the queue. "
+        "The next counsellor who's free will join you. Nothing you've written is lost."
+    ),
+    "counsellor_connection_lost": (
+        "Your counsellor's connection has dropped. Please wait a moment while they get back. "
+        "Nothing you've written is lost."
+    ),
+    "counsellor_back": "Your counsellor is back.",
 }
 
 

@@ -7,6 +7,7 @@ from typing import Sequence
 import socketio
 
 from bot.events import Event, MessageEvent, ReceiptEvent, StaffEvent, StateEvent
+from bot.queue import QueuePosition, StaffAlert
 
 STAFF_NAMESPACES = ("/counsellor", "/supervisor")
 
@@ -15,7 +16,7 @@ class SocketSink:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
 
-    async def publish(self, events: Sequence[Event]) -> None:
+    async def publish(self, events: Sequence[Event | QueuePosition | StaffAlert]) -> None:
         for event in events:
             if isinstance(event, MessageEvent):
                 view = event.message
@@ -42,3 +43,11 @@ class SocketSink:
                     room = f"user:{event.user_id}"
                 for namespace in STAFF_NAMESPACES:
                     await self.sio.emit(event.name, data, room=room, namespace=namespace)
+            elif isinstance(event, QueuePosition):
+                # Only the waiting child's own room: a child never learns about other children.
+                await self.sio.emit("queue", {"conversation_id": event.conversation_id, "position": event.position,
+                                              "eta_minutes": event.eta_minutes},
+                                    room=f"conv:{event.conversation_id}", namespace="/chat")
+            elif isinstance(event, StaffAlert):
+                for namespace in STAFF_NAMESPACES:
+                    await self.sio.emit(event.name, event.data, room="staff:queue", namespace=namespace)

@@ -13,11 +13,19 @@ import socketio
 from aiohttp import web
 
 from bot.accounts import Accounts, Passwords
+from bot.audit import AuditLog
 from bot.db import Database, make_engine
+from bot.hashlist import HashList
+from bot.partners import Partners
+from bot.pdqindex import LivePdqIndex
+from bot.queue import Counselling, CounsellingConfig
+from bot.reports import ReportService, UploadLimits
 from bot.schema import pending_migrations, upgrade
+from bot.verification.service import VerificationService
 from config import Settings
 from dialogs.engine import DialogConfig, DialogEngine
 from dialogs.main import MAIN_DIALOG
+from handlers.api_v1 import ApiV1Handlers, index_refresh_ctx
 from handlers.auth import AuthHandlers
 from handlers.common import CookiePolicy, csrf_of
 from handlers.metrics import Metrics
@@ -25,7 +33,9 @@ from handlers.ops import OpsHandlers
 from handlers.pages import PageHandlers
 from handlers.sink import SocketSink
 from handlers.sockets.chat import ChatNamespace
-from handlers.sockets.staff import CounsellorNamespace, SupervisorNamespace
+from handlers.sockets.staff import CounsellorNamespace, SupervisorNamespace, sweeper
+from handlers.upload import UploadHandlers, uploads_context
+from handlers.verify import VerifyHandlers, verification_context
 from web import keys
 from web.middlewares import (
     csrf_middleware,
@@ -90,7 +100,22 @@ CHATTY_LOGGERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool"
                   "alembic", "httpx", "httpcore")
 
 
-def create_app(settings: Settings) -> web.Application:
+def _verification_settings(settings: Settings, tuning: dict[str, Any] | None) -> dict[str, Any]:
+    """Plain provider settings for bot.verification.make_provider; `tuning` lets tests shorten timeouts."""
+    if settings.verification_provider != "yoti":
+        return {}
+    key_file = settings.yoti_public_key_file
+    return {
+        "api_key": settings.yoti_api_key,
+        "sdk_id": settings.yoti_sdk_id,
+        "notification_secret": settings.yoti_notify_secret or None,
+        "notification_public_key_pem": Path(key_file).read_text() if key_file else None,
+        "base_url": settings.yoti_base_url,
+        **(tuning or {}),
+    }
+
+
+def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None = None) -> web.Application:
     for name in CHATTY_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
     metrics = Metrics()
@@ -123,6 +148,13 @@ def create_app(settings: Settings) -> web.Application:
     # Domain collaborators the dialogs' callbacks may use (queue, verification, reports): one attribute
     # each, added below by the area that owns it.
     services = SimpleNamespace()
+    services.reports = ReportService(db, UploadLimits(
+        max_file_bytes=settings.upload_max_file_mb * 1024 * 1024,
+        max_report_bytes=settings.upload_max_report_mb * 1024 * 1024,
+        max_files=settings.upload_max_files,
+        max_pixels=settings.max_image_pixels,
+        link_minutes=settings.upload_link_minutes,
+    ))
     engine = DialogEngine(
         db,
         sink,
@@ -136,12 +168,26 @@ def create_app(settings: Settings) -> web.Application:
         services=services,
     )
 
+    # Age checks: dialogs reach the service through `services` and it reports back through engine.fire;
+    # its provider is built at start-up, once the database (which the demo provider uses) is bound.
+    services.verification = VerificationService(db, public_url=settings.effective_public_url, fire=engine.fire)
+    # The counsellor queue, presence and live chats (the dialogs enqueue through it; the console drives it).
+    services.counselling = Counselling(db, sink, CounsellingConfig(
+        default_capacity=settings.counsellor_capacity, grace_seconds=settings.counsellor_grace_seconds,
+        idle_minutes=settings.idle_timeout_minutes))
+
+    # The audit log, the hash list partners pull, partner keys, and the in-memory PDQ index over the list.
+    services.audit = AuditLog(db)
+    services.hashlist = HashList(db)
+    services.partners = Partners(db, requests_per_minute=settings.partner_requests_per_minute)
+    services.pdq_index = LivePdqIndex(services.hashlist)
+
     app = web.Application(
         middlewares=[
             security_headers_middleware(settings.frame_ancestors),
             errors_middleware(),
             identity_middleware(accounts, cookies),
-            csrf_middleware(settings.allowed_origins, exempt_prefixes=("/socket.io/",)),
+            csrf_middleware(settings.allowed_origins, exempt_prefixes=("/socket.io/", "/verify/notify/", "/api/v1/")),
         ],
         client_max_size=1024 * 1024,
     )
@@ -174,12 +220,27 @@ def create_app(settings: Settings) -> web.Application:
     AuthHandlers(accounts, cookies, render, metrics, on_sign_out=sign_out_sockets).add_routes(app)
     OpsHandlers(db, metrics).add_routes(app)
     PageHandlers(render, ROOT / "node_modules", settings.quick_exit_url).add_routes(app, STATIC)
+    UploadHandlers(services.reports, engine).add_routes(app)
+    VerifyHandlers(services.verification, render).add_routes(app)
+    ApiV1Handlers(services.partners, services.hashlist, services.pdq_index).add_routes(app)
 
     sio.register_namespace(ChatNamespace(accounts, metrics, engine, per_minute=settings.messages_per_minute,
                                          max_chars=settings.message_max_chars))
-    sio.register_namespace(CounsellorNamespace("/counsellor", accounts, metrics, settings.messages_per_minute))
-    sio.register_namespace(SupervisorNamespace("/supervisor", accounts, metrics, settings.messages_per_minute))
+    sio.register_namespace(CounsellorNamespace("/counsellor", accounts, metrics, settings.messages_per_minute,
+                                               counselling=services.counselling, engine=engine,
+                                               max_chars=settings.message_max_chars))
+    sio.register_namespace(SupervisorNamespace("/supervisor", accounts, metrics, settings.messages_per_minute,
+                                               counselling=services.counselling))
     sio.attach(app)
 
     app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(index_refresh_ctx(services.pdq_index))
+    app.cleanup_ctx.append(sweeper(services.counselling, engine, settings.counsellor_grace_seconds))
+    # After the database: the start-up sweep reads which vault files still have an image row.
+    app.cleanup_ctx.append(uploads_context(
+        services.reports, workers=settings.hashing_workers, master_key_file=settings.effective_master_key_file,
+        create_master_key=not settings.production, vault_dir=settings.data_path / "vault"))
+    app.cleanup_ctx.append(verification_context(
+        services.verification, db, settings.verification_provider,
+        _verification_settings(settings, verification_tuning)))
     return app

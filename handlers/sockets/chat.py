@@ -10,6 +10,7 @@ from bot.errors import Invalid
 from dialogs.engine import DialogEngine
 from handlers.metrics import Metrics
 from handlers.sockets.base import BaseNamespace, get_int, get_str, guarded, payload
+from handlers.sockets.staff import announce_child_presence
 
 CLIENT_ID_MAX = 64
 
@@ -42,7 +43,20 @@ class ChatNamespace(BaseNamespace):
         if previous and previous != opened.conversation.id:
             await self.leave_room(sid, f"conv:{previous}")
         await self.enter_room(sid, f"conv:{opened.conversation.id}")
+        await announce_child_presence(self.server, opened.conversation.id, True)
         return opened.as_dict()
+
+    async def on_disconnect(self, sid: str, reason: Any = None) -> None:
+        session = await self.get_session(sid)
+        conversation_id = session.get("conversation_id")
+        await super().on_disconnect(sid, reason)
+        if conversation_id is None:
+            return
+        # Another tab of the same child may still be here; only the last one leaving counts as "dropped".
+        room = f"conv:{conversation_id}"
+        others = [other for other, _ in self.server.manager.get_participants(self.namespace, room) if other != sid]
+        if not others:
+            await announce_child_presence(self.server, int(conversation_id), False)
 
     async def _input(self, sid: str, data: Any, *, option: bool) -> dict[str, Any]:
         data = payload(data)

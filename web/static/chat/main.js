@@ -4,6 +4,7 @@ import { initAuth, signOut } from "./auth.js";
 import { initQuickExit } from "./quickexit.js";
 import { Transcript, renderOptions, setBanner } from "./render.js";
 import { ChatClient } from "./socket.js";
+import { UploadPanel } from "./upload.js";
 
 const TYPING_IDLE_MS = 3000;
 const TYPING_SHOW_MAX_MS = 15000;
@@ -47,6 +48,7 @@ initQuickExit({
     ui.quickReplies.replaceChildren();
     ui.input.value = "";
     document.getElementById("password").value = "";
+    uploads.show(false);
     client.stop();
   },
 });
@@ -61,6 +63,7 @@ const client = new ChatClient(
       }
       conversationState = conversation.state;
       stateOptions = Array.isArray(conversation.options) ? conversation.options : null;
+      uploads.show(conversationState === "report_upload");
       addMessages(messages);
       transcript.setReadSeq(conversation.read_seq);
       if (conversationState !== "queue") setBanner(ui.queue, "");
@@ -73,6 +76,7 @@ const client = new ChatClient(
       if (!state) return;
       conversationState = state.state;
       stateOptions = Array.isArray(state.options) ? state.options : null;
+      uploads.show(conversationState === "report_upload");
       if (conversationState !== "queue") setBanner(ui.queue, "");
       showOptions();
     },
@@ -109,6 +113,31 @@ const client = new ChatClient(
   { getLastSeq: () => transcript.highestSeq },
 );
 
+/* The report's upload step: its own panel; the address for each file comes over the socket. */
+const uploads = new UploadPanel({
+  root: $("upload-panel"),
+  input: $("upload-input"),
+  drop: $("upload-drop"),
+  list: $("upload-list"),
+  status: $("upload-status"),
+  done: $("upload-done"),
+  async requestLink() {
+    if (!client.connected) throw new Error("You're offline at the moment. Your image will send when you tap Try again.");
+    let reply;
+    try {
+      reply = await client.socket.timeout(15000).emitWithAck("upload_link", {});
+    } catch {
+      throw new Error("We couldn't reach Haven. Check your connection and tap Try again.");
+    }
+    if (!reply || !reply.ok) throw new Error((reply && reply.error && reply.error.message) || "That didn't work. Please try again.");
+    return reply;
+  },
+  onDone() {
+    const option = (stateOptions ?? lastBotOptions).find((o) => o && o.id === "upload_done");
+    choose(option || { id: "upload_done", label: "I've added them all" });
+  },
+});
+
 function addMessages(messages) {
   for (const message of messages) {
     if (message && message.sender === "bot" && Array.isArray(message.options)) lastBotOptions = message.options;
@@ -121,7 +150,9 @@ function addMessages(messages) {
 }
 
 function showOptions() {
-  const options = stateOptions ?? lastBotOptions;
+  let options = stateOptions ?? lastBotOptions;
+  // The upload panel has its own "I've added them all", which waits for images still sending.
+  if (uploads.visible && Array.isArray(options)) options = options.filter((o) => o && o.id !== "upload_done");
   const hadFocus = ui.quickReplies.contains(document.activeElement);
   renderOptions(ui.quickReplies, options, choose);
   if (hadFocus) ui.input.focus();
@@ -228,6 +259,7 @@ const auth = initAuth({
 
 function resetChat() {
   client.stop();
+  uploads.show(false);
   transcript.clear();
   stateOptions = null;
   lastBotOptions = [];

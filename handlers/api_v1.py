@@ -1,0 +1,479 @@
+"""The partner API under /api/v1: hash-list sync, lookup, feedback, exports and its OpenAPI document.
+
+Partners authenticate with `Authorization: Bearer <key>` and nothing else: the API never looks at
+session cookies, and the rest of Haven never looks at API keys. Every response, errors included, has
+the shape documented in OPENAPI below (tests check the two against each other).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import io
+import json
+import logging
+import re
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+from aiohttp import web
+
+from bot.errors import HavenError, Invalid, NotFound
+from bot.hashlist import HashEntry, HashList, check_hex
+from bot.partners import NOTE_MAX, PartnerInfo, Partners, check_note, check_verdict
+from bot.pdqindex import MAX_RADIUS, LivePdqIndex
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/api/v1"
+DEFAULT_LIMIT = 500
+MAX_LIMIT = 1000
+_CURSOR = re.compile(r"[0-9]{1,15}")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_NO_STORE = {"Cache-Control": "no-store"}
+CHANGE_COLUMNS = ["change", "id", "status", "reason", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality",
+                  "published_at", "removed_at"]
+EXPORT_COLUMNS = ["id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "published_at"]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.astimezone(timezone.utc).isoformat() if at is not None else None
+
+
+def entry_json(entry: HashEntry) -> dict[str, Any]:
+    """An entry as partners see it: hashes and category while active, a bare tombstone after."""
+    if not entry.active:
+        return {"id": entry.id, "change": entry.change, "status": "tombstone", "reason": entry.withdraw_reason,
+                "removed_at": _iso(entry.withdrawn_at)}
+    return {"id": entry.id, "change": entry.change, "status": "active", "category": entry.category,
+            "md5": entry.md5, "sha1": entry.sha1, "sha256": entry.sha256, "pdq": entry.pdq,
+            "pdq_quality": entry.pdq_quality, "published_at": _iso(entry.published_at)}
+
+
+def export_row(entry: HashEntry) -> dict[str, Any]:
+    return {"id": entry.id, "category": entry.category, "md5": entry.md5, "sha1": entry.sha1,
+            "sha256": entry.sha256, "pdq": entry.pdq, "pdq_quality": entry.pdq_quality,
+            "published_at": _iso(entry.published_at)}
+
+
+def _error(exc: HavenError) -> web.Response:
+    headers = dict(_NO_STORE)
+    retry = getattr(exc, "retry_after", None)
+    if retry:
+        headers["Retry-After"] = str(retry)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="haven-api"'
+    return web.json_response({"ok": False, "error": exc.as_dict()}, status=exc.status, headers=headers)
+
+
+async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
+    try:
+        raw = await request.read()
+        data = json.loads(raw) if raw else None
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("bad_json", "The request body must be JSON.")
+    if not isinstance(data, dict):
+        raise Invalid("bad_payload", "The request body must be a JSON object.")
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise Invalid("unknown_field", f"Unknown field(s): {', '.join(unknown)[:200]}.")
+    return data
+
+
+def _query_cursor(request: web.Request) -> int:
+    since = request.query.get("since", "0")
+    if not _CURSOR.fullmatch(since):
+        raise Invalid("bad_cursor", "'since' must be a cursor this API gave you (digits), or 0 to start.")
+    # Change numbers are 32-bit; a larger cursor is simply past the end of the list.
+    return min(int(since), 2**31 - 1)
+
+
+def _query_limit(request: web.Request) -> int:
+    raw = request.query.get("limit", str(DEFAULT_LIMIT))
+    if not re.fullmatch(r"[0-9]{1,4}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise Invalid("bad_limit", f"'limit' must be a whole number from 1 to {MAX_LIMIT}.")
+    return int(raw)
+
+
+def _csv_line(values: list[Any]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(["" if value is None else value for value in values])
+    return out.getvalue()
+
+
+class ApiV1Handlers:
+    def __init__(self, partners: Partners, hashlist: HashList, index: LivePdqIndex) -> None:
+        self.partners = partners
+        self.hashlist = hashlist
+        self.index = index
+
+    def _authenticated(self, handler: Callable[[web.Request, PartnerInfo], Awaitable[web.StreamResponse]]) -> Handler:
+        async def wrapper(request: web.Request) -> web.StreamResponse:
+            try:
+                partner = await self.partners.access_partner(request.headers.get("Authorization"))
+                return await handler(request, partner)
+            except HavenError as exc:
+                return _error(exc)
+
+        return wrapper
+
+    async def hashes(self, request: web.Request, partner: PartnerInfo) -> web.StreamResponse:
+        since, limit = _query_cursor(request), _query_limit(request)
+        fmt = request.query.get("format", "json")
+        if fmt not in ("json", "csv"):
+            raise Invalid("bad_format", "'format' must be json or csv.")
+        page = await self.hashlist.get_changes(since, limit)
+        if fmt == "json":
+            return web.json_response({"ok": True, "entries": [entry_json(e) for e in page.entries],
+                                      "cursor": str(page.cursor), "more": page.more}, headers=_NO_STORE)
+        lines = [_csv_line(CHANGE_COLUMNS)]
+        for entry in page.entries:
+            row = entry_json(entry)
+            lines.append(_csv_line([row.get(column) for column in CHANGE_COLUMNS]))
+        return web.Response(text="".join(lines), content_type="text/csv", charset="utf-8", headers={
+            **_NO_STORE, "X-Haven-Cursor": str(page.cursor), "X-Haven-More": "true" if page.more else "false"})
+
+    async def lookup(self, request: web.Request, partner: PartnerInfo) -> web.Response:
+        data = await _body(request, {"pdq", "md5", "sha1", "sha256", "max_distance"})
+        kinds = [kind for kind in ("pdq", "md5", "sha1", "sha256") if kind in data]
+        if len(kinds) != 1:
+            raise Invalid("one_hash", "Send exactly one of 'pdq', 'md5', 'sha1' or 'sha256'.")
+        kind = kinds[0]
+        value = check_hex(kind, data[kind])
+        if kind != "pdq":
+            if "max_distance" in data:
+                raise Invalid("bad_max_distance", "'max_distance' only applies to 'pdq'.")
+            matches = [(entry, 0) for entry in await self.hashlist.get_by_hash(kind, value)]
+        else:
+            radius = data.get("max_distance", MAX_RADIUS)
+            if isinstance(radius, float) and radius.is_integer():
+                radius = int(radius)  # JSON Schema counts 3.0 as an integer, so we do too
+            if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_RADIUS:
+                raise Invalid("bad_max_distance", f"'max_distance' must be a whole number from 0 to {MAX_RADIUS}.")
+            # Refresh on read: a lookup always sees every entry committed before it started.
+            await self.index.refresh()
+            found = await self.index.search(value, radius)
+            distance = {match.pdq: match.distance for match in found}
+            entries = await self.hashlist.get_by_pdqs(distance)
+            matches = sorted(((entry, distance[entry.pdq]) for entry in entries), key=lambda m: (m[1], m[0].change))
+        return web.json_response({"ok": True, "matches": [
+            {**export_row(entry), "distance": dist} for entry, dist in matches]}, headers=_NO_STORE)
+
+    async def feedback(self, request: web.Request, partner: PartnerInfo) -> web.Response:
+        data = await _body(request, {"id", "verdict", "note"})
+        hash_id = data.get("id")
+        if not isinstance(hash_id, str) or not _UUID.fullmatch(hash_id):
+            raise Invalid("bad_hash_id", "'id' must be the id of a hash-list entry.")
+        verdict = check_verdict(data.get("verdict"))
+        note = check_note(data.get("note"))
+        record = await self.partners.do_feedback(partner, hash_id, verdict, note)
+        return web.json_response({"ok": True, "feedback": {
+            "id": record.id, "hash_id": record.hash_id, "verdict": record.verdict, "note": record.note,
+            "at": _iso(record.at)}}, status=201, headers=_NO_STORE)
+
+    async def _export(self, request: web.Request, fmt: str) -> web.StreamResponse:
+        # Read the cursor first: anything changed while the export runs is also in the next pull.
+        cursor = await self.hashlist.get_last_change()
+        response = web.StreamResponse(headers={
+            **_NO_STORE, "X-Haven-Cursor": str(cursor),
+            "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/json; charset=utf-8"})
+        await response.prepare(request)
+        if fmt == "csv":
+            await response.write(_csv_line(EXPORT_COLUMNS).encode())
+        else:
+            head = {"ok": True, "cursor": str(cursor), "generated_at": _iso(datetime.now(timezone.utc))}
+            await response.write((json.dumps(head)[:-1] + ', "entries": [').encode())
+        first = True
+        async for entry in self.hashlist.iter_active():
+            row = export_row(entry)
+            if fmt == "csv":
+                chunk = _csv_line([row[column] for column in EXPORT_COLUMNS])
+            else:
+                chunk = ("" if first else ", ") + json.dumps(row)
+            first = False
+            await response.write(chunk.encode())
+        if fmt == "json":
+            await response.write(b"]}")
+        await response.write_eof()
+        return response
+
+    async def export_csv(self, request: web.Request, partner: PartnerInfo) -> web.StreamResponse:
+        return await self._export(request, "csv")
+
+    async def export_json(self, request: web.Request, partner: PartnerInfo) -> web.StreamResponse:
+        return await self._export(request, "json")
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(OPENAPI, headers={"Cache-Control": "no-cache"})
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get(f"{PREFIX}/hashes", self._authenticated(self.hashes))
+        app.router.add_post(f"{PREFIX}/lookup", self._authenticated(self.lookup))
+        app.router.add_post(f"{PREFIX}/feedback", self._authenticated(self.feedback))
+        app.router.add_get(f"{PREFIX}/export.csv", self._authenticated(self.export_csv))
+        app.router.add_get(f"{PREFIX}/export.json", self._authenticated(self.export_json))
+        app.router.add_get(f"{PREFIX}/openapi.json", self.openapi)
+
+
+def index_refresh_ctx(index: LivePdqIndex, interval: float = 5.0
+                      ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup_ctx: build the PDQ index in the background at start, then keep it fresh.
+
+    Lookups refresh on read as well, so this only keeps that step short; it must come after the
+    database's own cleanup_ctx.
+    """
+
+    async def keep_fresh() -> None:
+        built = False
+        while True:
+            try:
+                if not built:
+                    await index.rebuild()
+                    built = True
+                else:
+                    await index.refresh()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a database hiccup must not end the refresher
+                log.warning("PDQ index refresh failed (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(interval)
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(keep_fresh())
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    return ctx
+
+
+# --- The OpenAPI document -------------------------------------------------------------------------
+
+_HEX = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+
+
+def _hex(kind: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": f"^[0-9a-fA-F]{{{_HEX[kind]}}}$",
+            "description": f"{kind.upper()} as {_HEX[kind]} hexadecimal digits"}
+
+
+def _lower_hex(kind: str) -> dict[str, Any]:
+    return {"type": "string", "pattern": f"^[0-9a-f]{{{_HEX[kind]}}}$"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error_response(description: str, retry: bool = False, auth: bool = False) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description,
+                                "content": {"application/json": {"schema": _ref("Error")}}}
+    headers: dict[str, Any] = {}
+    if retry:
+        headers["Retry-After"] = {"description": "Seconds until the next request is allowed.",
+                                  "schema": {"type": "string", "pattern": "^[0-9]+$"}}
+    if auth:
+        headers["WWW-Authenticate"] = {"schema": {"type": "string"}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+_COMMON_ERRORS = {
+    "401": _error_response("Missing, unknown or revoked API key (codes api_key_missing, api_key_invalid, "
+                           "api_key_revoked).", auth=True),
+    "429": _error_response("Over this key's requests per minute (code rate_limited).", retry=True),
+}
+_TIME = {"type": "string", "format": "date-time"}
+_CURSOR_HEADERS = {
+    "X-Haven-Cursor": {"description": "Cursor to send as 'since' next time.",
+                       "schema": {"type": "string", "pattern": "^[0-9]+$"}},
+}
+
+OPENAPI: dict[str, Any] = {
+    "openapi": "3.1.0",
+    "info": {
+        "title": "Haven hash list API",
+        "version": "1.0.0",
+        "description": (
+            "Hashes (MD5, SHA-1, SHA-256, PDQ) of images an analyst confirmed, for partner platforms to "
+            "find and remove copies. Pull `/hashes` with the cursor from your last pull to stay exactly in "
+            "sync: each change arrives once, in order; a tombstone means delete that id. Every error is "
+            "`{\"ok\": false, \"error\": {\"code\", \"message\"}}`."),
+    },
+    "servers": [{"url": "/"}],
+    "security": [{"apiKey": []}],
+    "paths": {
+        f"{PREFIX}/hashes": {"get": {
+            "operationId": "getHashes",
+            "summary": "Changes to the hash list after a cursor, oldest first, in pages.",
+            "parameters": [
+                {"name": "since", "in": "query", "required": False,
+                 "description": "The cursor from your last page; 0 (default) for everything.",
+                 "schema": {"type": "string", "pattern": "^[0-9]{1,15}$", "default": "0"}},
+                {"name": "limit", "in": "query", "required": False,
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}},
+                {"name": "format", "in": "query", "required": False,
+                 "schema": {"type": "string", "enum": ["json", "csv"], "default": "json"}},
+            ],
+            "responses": {
+                "200": {"description": "A page of changes. In CSV the cursor and `more` come as headers.",
+                        "headers": {**_CURSOR_HEADERS,
+                                    "X-Haven-More": {"description": "CSV only: true if another page is waiting.",
+                                                     "schema": {"type": "string", "enum": ["true", "false"]}}},
+                        "content": {"application/json": {"schema": _ref("HashPage")},
+                                    "text/csv": {"schema": {"type": "string"}}}},
+                "400": _error_response("Bad cursor, limit or format (codes bad_cursor, bad_limit, bad_format)."),
+                **_COMMON_ERRORS,
+            }}},
+        f"{PREFIX}/lookup": {"post": {
+            "operationId": "lookup",
+            "summary": "Is this hash on the list? PDQ within a distance (31 by default), others exactly.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("LookupRequest")}}},
+            "responses": {
+                "200": {"description": "Matching active entries, nearest first.",
+                        "content": {"application/json": {"schema": _ref("LookupResult")}}},
+                "400": _error_response("Bad body (codes bad_json, bad_payload, unknown_field, one_hash, bad_hash, "
+                                       "bad_max_distance)."),
+                **_COMMON_ERRORS,
+            }}},
+        f"{PREFIX}/feedback": {"post": {
+            "operationId": "giveFeedback",
+            "summary": "Tell Haven what you did about one entry: removed copies, found none, or dispute it.",
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("FeedbackRequest")}}},
+            "responses": {
+                "201": {"description": "Stored; analysts see it.",
+                        "content": {"application/json": {"schema": _ref("FeedbackResult")}}},
+                "400": _error_response("Bad body (codes bad_json, bad_payload, unknown_field, bad_hash_id, "
+                                       "bad_verdict, bad_note, note_too_long)."),
+                "404": _error_response("No entry with that id (code unknown_hash)."),
+                **_COMMON_ERRORS,
+            }}},
+        f"{PREFIX}/export.csv": {"get": {
+            "operationId": "exportCsv",
+            "summary": "Every active entry as CSV (then pull /hashes from the X-Haven-Cursor header).",
+            "responses": {
+                "200": {"description": f"Columns: {', '.join(EXPORT_COLUMNS)}.", "headers": _CURSOR_HEADERS,
+                        "content": {"text/csv": {"schema": {"type": "string"}}}},
+                **_COMMON_ERRORS,
+            }}},
+        f"{PREFIX}/export.json": {"get": {
+            "operationId": "exportJson",
+            "summary": "Every active entry as JSON (then pull /hashes from `cursor`).",
+            "responses": {
+                "200": {"description": "The whole active list.", "headers": _CURSOR_HEADERS,
+                        "content": {"application/json": {"schema": _ref("Export")}}},
+                **_COMMON_ERRORS,
+            }}},
+        f"{PREFIX}/openapi.json": {"get": {
+            "operationId": "openapi",
+            "summary": "This document.",
+            "security": [],
+            "responses": {"200": {"description": "OpenAPI 3.1",
+                                  "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+    },
+    "components": {
+        "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer",
+                                       "description": "The key printed once by `python run.py create-partner`."}},
+        "schemas": {
+            "Error": {"type": "object", "additionalProperties": False, "required": ["ok", "error"],
+                      "properties": {"ok": {"const": False},
+                                     "error": {"type": "object", "additionalProperties": False,
+                                               "required": ["code", "message"],
+                                               "properties": {"code": {"type": "string"},
+                                                              "message": {"type": "string"}}}}},
+            "ActiveEntry": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "change", "status", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality",
+                             "published_at"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid", "description": "Stable id of the entry."},
+                    "change": {"type": "integer", "minimum": 1},
+                    "status": {"const": "active"},
+                    "category": {"type": "string", "enum": ["A", "B", "C"]},
+                    "md5": _lower_hex("md5"), "sha1": _lower_hex("sha1"), "sha256": _lower_hex("sha256"),
+                    "pdq": _lower_hex("pdq"),
+                    "pdq_quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+                    "published_at": _TIME}},
+            "Tombstone": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "change", "status", "reason", "removed_at"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "change": {"type": "integer", "minimum": 1},
+                    "status": {"const": "tombstone"},
+                    "reason": {"type": "string", "enum": ["withdrawn", "removed"]},
+                    "removed_at": _TIME}},
+            "HashPage": {
+                "type": "object", "additionalProperties": False, "required": ["ok", "entries", "cursor", "more"],
+                "properties": {
+                    "ok": {"const": True},
+                    "entries": {"type": "array", "items": {"oneOf": [_ref("ActiveEntry"), _ref("Tombstone")]}},
+                    "cursor": {"type": "string", "pattern": "^[0-9]+$"},
+                    "more": {"type": "boolean"}}},
+            "LookupRequest": {"oneOf": [
+                {"type": "object", "additionalProperties": False, "required": ["pdq"],
+                 "properties": {"pdq": _hex("pdq"),
+                                "max_distance": {"type": "integer", "minimum": 0, "maximum": MAX_RADIUS,
+                                                 "default": MAX_RADIUS}}},
+                {"type": "object", "additionalProperties": False, "required": ["md5"], "properties": {"md5": _hex("md5")}},
+                {"type": "object", "additionalProperties": False, "required": ["sha1"],
+                 "properties": {"sha1": _hex("sha1")}},
+                {"type": "object", "additionalProperties": False, "required": ["sha256"],
+                 "properties": {"sha256": _hex("sha256")}},
+            ]},
+            "ExportRow": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "published_at"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "category": {"type": "string", "enum": ["A", "B", "C"]},
+                    "md5": _lower_hex("md5"), "sha1": _lower_hex("sha1"), "sha256": _lower_hex("sha256"),
+                    "pdq": _lower_hex("pdq"),
+                    "pdq_quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+                    "published_at": _TIME}},
+            "Match": {
+                "type": "object", "additionalProperties": False,
+                "required": ["id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "published_at",
+                             "distance"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "category": {"type": "string", "enum": ["A", "B", "C"]},
+                    "md5": _lower_hex("md5"), "sha1": _lower_hex("sha1"), "sha256": _lower_hex("sha256"),
+                    "pdq": _lower_hex("pdq"),
+                    "pdq_quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
+                    "published_at": _TIME,
+                    "distance": {"type": "integer", "minimum": 0, "maximum": MAX_RADIUS,
+                                 "description": "Bits that differ (PDQ); 0 for an exact MD5/SHA match."}}},
+            "LookupResult": {"type": "object", "additionalProperties": False, "required": ["ok", "matches"],
+                             "properties": {"ok": {"const": True},
+                                            "matches": {"type": "array", "items": _ref("Match")}}},
+            "FeedbackRequest": {
+                "type": "object", "additionalProperties": False, "required": ["id", "verdict"],
+                "properties": {
+                    "id": {"type": "string", "format": "uuid",
+                           "pattern": "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"},
+                    "verdict": {"type": "string", "enum": ["removed", "not_found", "disputed"]},
+                    "note": {"type": ["string", "null"], "maxLength": NOTE_MAX}}},
+            "FeedbackResult": {
+                "type": "object", "additionalProperties": False, "required": ["ok", "feedback"],
+                "properties": {
+                    "ok": {"const": True},
+                    "feedback": {"type": "object", "additionalProperties": False,
+                                 "required": ["id", "hash_id", "verdict", "note", "at"],
+                                 "properties": {"id": {"type": "integer"}, "hash_id": {"type": "string"},
+                                                "verdict": {"type": "string",
+                                                            "enum": ["removed", "not_found", "disputed"]},
+                                                "note": {"type": ["string", "null"]}, "at": _TIME}}}},
+            "Export": {"type": "object", "additionalProperties": False,
+                       "required": ["ok", "cursor", "generated_at", "entries"],
+                       "properties": {"ok": {"const": True}, "cursor": {"type": "string", "pattern": "^[0-9]+$"},
+                                      "generated_at": _TIME,
+                                      "entries": {"type": "array", "items": _ref("ExportRow")}}},
+        },
+    },
+}
