@@ -142,6 +142,15 @@ def _hours(raw: str) -> tuple[tuple[int, int, int], ...]:
     return tuple(result)
 
 
+def _roles(raw: str) -> tuple[str, ...]:
+    staff = ("counsellor", "supervisor", "analyst", "admin")
+    items = tuple(r.strip().lower() for r in raw.split(",") if r.strip())
+    for role in items:
+        if role not in staff:
+            raise ValueError("a comma-separated list of " + ", ".join(staff) + " (or empty)")
+    return items
+
+
 def _setting(env: str, default: str, parse: Callable[[str], Any], doc: str) -> Any:
     """Declare a setting: the raw default is parsed like an environment value."""
     return field(default=MISSING, metadata={"env": env, "default": default, "parse": parse, "doc": doc})
@@ -261,6 +270,28 @@ class Settings:
         "HAVEN_UNDECIDED_ALERT_DAYS", "7", _int(1, 365), "Raise an alert for reports undecided for this long.")
     partner_requests_per_minute: int = _setting(
         "HAVEN_PARTNER_REQUESTS_PER_MINUTE", "120", _int(1, 100000), "Requests one partner API key may make per minute.")
+
+    # Supervisors -----------------------------------------------------------------------------------
+    queue_amber_wait_seconds: int = _setting(
+        "HAVEN_QUEUE_AMBER_WAIT_SECONDS", "120", _int(1, 86400),
+        "Queue health turns amber when the longest wait passes this.")
+    queue_red_wait_seconds: int = _setting(
+        "HAVEN_QUEUE_RED_WAIT_SECONDS", "300", _int(1, 86400),
+        "Queue health turns red when the longest wait passes this.")
+    queue_red_high_risk: int = _setting(
+        "HAVEN_QUEUE_RED_HIGH_RISK", "1", _int(1, 1000),
+        "Queue health turns red when this many high-risk children are waiting.")
+    # Security and data protection -------------------------------------------------------------------
+    totp_required_roles: tuple[str, ...] = _setting(
+        "HAVEN_TOTP_REQUIRED_ROLES", "supervisor,analyst", _roles,
+        "Staff roles that must use two-factor (TOTP) sign-in (comma-separated; empty for none).")
+    registrations_per_hour: int = _setting(
+        "HAVEN_REGISTRATIONS_PER_HOUR", "20", _int(1, 100000), "New child accounts one address may create per hour.")
+    uploads_per_minute: int = _setting(
+        "HAVEN_UPLOADS_PER_MINUTE", "30", _int(1, 10000), "Image uploads one child may send per minute.")
+    conversation_retention_days: int = _setting(
+        "HAVEN_CONVERSATION_RETENTION_DAYS", "90", _int(1, 3650),
+        "Closed conversations are removed this many days after they end.")
 
     @property
     def production(self) -> bool:

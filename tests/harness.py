@@ -159,6 +159,7 @@ class LiveServer:
             "HAVEN_DEMO_STAFF": "false",
             "HAVEN_QUICK_EXIT_URL": f"http://127.0.0.1:{self.port}/neutral",
             "HAVEN_LOG_LEVEL": "warning",
+            "HAVEN_TOTP_REQUIRED_ROLES": "",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None
