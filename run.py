@@ -74,6 +74,39 @@ async def _demo_staff(settings: Settings) -> list[tuple[str, str, str]]:
         await engine.dispose()
 
 
+def _secret_box(settings: Settings):  # type: ignore[no-untyped-def]
+    """Two-factor secrets are sealed with a key derived from the vault's master key."""
+    from bot.images.vault import load_or_create_master_key
+    from bot.totp import SecretBox
+
+    path = settings.effective_master_key_file
+    if settings.production and not path.is_file():
+        raise SystemExit(f"Haven cannot start: the master key file {path} does not exist")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return SecretBox(load_or_create_master_key(path))
+
+
+async def _enable_totp(settings: Settings, usernames: list[str]) -> list[tuple[str, str, str]]:
+    """Give each named staff account a new two-factor secret; return (username, secret, otpauth URI)."""
+    from bot.accounts import Accounts, Passwords
+    from bot.db import Database, make_engine
+    from bot.schema import pending_migrations, upgrade
+
+    engine = make_engine(settings.effective_database_url)
+    try:
+        if await pending_migrations(engine):
+            await upgrade(engine)
+        accounts = Accounts(Database(engine), Passwords())
+        accounts.attach_secret_box(_secret_box(settings))
+        made = []
+        for name in usernames:
+            enrolment = await accounts.do_enable_totp(name)
+            made.append((name, enrolment.secret, enrolment.uri))
+        return made
+    finally:
+        await engine.dispose()
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -89,6 +122,12 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             print("\nDemo staff accounts (shown once; sign in at /staff/login):")
             for role, name, password in made:
                 print(f"  {role:<11} username: {name:<18} password: {password}")
+            # Roles that must use two-factor sign-in get a secret now, so every side can still be tried.
+            needs = [name for role, name, _ in made if role in settings.totp_required_roles]
+            if needs:
+                print("\nTwo-factor sign-in (add each to an authenticator app; shown once):")
+                for name, secret, uri in asyncio.run(_enable_totp(settings, needs)):
+                    print(f"  {name:<18} key: {secret}  ({uri})")
             print()
     app = create_app(settings)
     print(f"Haven is running at http://{settings.host}:{settings.port}/  (Ctrl+C to stop)", flush=True)
@@ -122,6 +161,44 @@ def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
         return 2
     print(f"Created {args.role} account {name!r}.")
+    return 0
+
+
+def cmd_totp_enable(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.errors import HavenError
+
+    try:
+        ((name, secret, uri),) = asyncio.run(_enable_totp(settings, [args.username]))
+    except HavenError as exc:
+        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
+        return 2
+    print(f"Two-factor sign-in is on for {name!r}; their other sessions were signed out.")
+    print("Give them this, once, to add to an authenticator app (Haven cannot show it again):")
+    print(f"  key: {secret}")
+    print(f"  {uri}")
+    return 0
+
+
+def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.accounts import Accounts, Passwords
+    from bot.images.vault import Vault, load_or_create_master_key
+    from bot.retention import DataProtection
+    from handlers.privacy import run_retention
+
+    vault_dir = settings.data_path / "vault"
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        destroy = None
+        if vault_dir.is_dir() and settings.effective_master_key_file.is_file():
+            destroy = Vault(load_or_create_master_key(settings.effective_master_key_file), vault_dir).destroy
+        return await run_retention(DataProtection(db, destroy), Accounts(db, Passwords()),
+                                   settings.conversation_retention_days)
+
+    result = asyncio.run(_run_with_db(settings, work))
+    print(f"Removed {result['conversations']} conversation(s) closed more than "
+          f"{settings.conversation_retention_days} days ago ({result['messages']} messages, {result['images']} "
+          f"image(s)); cleared the transcript of {result['transcripts_cleared']} kept for their report; "
+          f"{result['sessions']} ended session(s).")
     return 0
 
 
@@ -239,6 +316,30 @@ def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
     return 1
 
 
+async def _purge(settings: Settings, db):  # type: ignore[no-untyped-def]
+    from bot.events import ListSink
+    from bot.images.vault import Vault, load_or_create_master_key
+    from bot.purge import PurgeConfig, Purger
+    from bot.tickets import Notifier
+    from dialogs.reporting import ticket_text
+
+    key_file = settings.effective_master_key_file
+    # Without the master key the wrapped keys still go (that alone destroys the images); the
+    # ciphertext files are then removed by the server's start-up sweep.
+    vault = Vault(load_or_create_master_key(key_file), settings.data_path / "vault") if key_file.is_file() else None
+    purger = Purger(db, ListSink(), Notifier(ticket_text), PurgeConfig(
+        retention_days=settings.image_retention_days, undecided_alert_days=settings.undecided_alert_days),
+        vault=lambda: vault)
+    return await purger.run_once()
+
+
+def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
+    result = asyncio.run(_run_with_db(settings, lambda db: _purge(settings, db)))
+    print(f"Purged {result.images} image(s) from {result.reports} finished report(s); "
+          f"raised {result.alerts} alert(s) for undecided reports.")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python run.py",
@@ -261,14 +362,20 @@ def build_parser() -> argparse.ArgumentParser:
                             help="write the actioned hashes and categories for the national database")
     export.add_argument("--output", required=True)
     export.add_argument("--format", choices=["csv", "json"], default="csv")
+    sub.add_parser("purge", help="destroy the images of decided or withdrawn reports past HAVEN_IMAGE_RETENTION_DAYS "
+                   "and alert to reports undecided past HAVEN_UNDECIDED_ALERT_DAYS")
+    totp = sub.add_parser("totp-enable", help="turn on two-factor sign-in for a staff account; prints its key once")
+    totp.add_argument("--username", required=True)
+    sub.add_parser("retention", help="remove conversations closed longer ago than HAVEN_CONVERSATION_RETENTION_DAYS")
     audit = sub.add_parser("audit", help="check the audit log's hash chain (audit verify)")
     audit.add_argument("action", choices=["verify"])
     return parser
 
 
-COMMANDS = {"serve": cmd_serve, "migrate": cmd_migrate, "create-user": cmd_create_user, "hash": cmd_hash,
+COMMANDS = {"purge": cmd_purge, "serve": cmd_serve, "migrate": cmd_migrate, "create-user": cmd_create_user, "hash": cmd_hash,
             "create-partner": cmd_create_partner, "revoke-partner": cmd_revoke_partner,
-            "export-hashes": cmd_export_hashes, "audit": cmd_audit}
+            "export-hashes": cmd_export_hashes, "audit": cmd_audit, "totp-enable": cmd_totp_enable,
+            "retention": cmd_retention}
 
 
 def main(argv: list[str] | None = None) -> int:

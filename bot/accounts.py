@@ -16,14 +16,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.db import Database
-from bot.errors import Conflict, Invalid, TooMany, Unauthorized
-from bot.models.accounts import ROLES, LoginThrottle, User, WebSession
+from bot.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unauthorized
+from bot.models.accounts import ROLES, STAFF_ROLES, LoginThrottle, User, WebSession
 from bot.models.base import utcnow
+from bot.ratelimits import RateLimits
+from bot.totp import Enrolment, SecretBox, check_code, matching_step, new_enrolment
 
 USERNAME_MIN, USERNAME_MAX = 3, 24
 PASSWORD_MIN, PASSWORD_MAX = 8, 200
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 MAX_BACKOFF = timedelta(minutes=15)
+# How long someone who passed the password has to type their two-factor code (or finish enrolling).
+PENDING_TTL = timedelta(minutes=5)
+REGISTRATION_WINDOW = timedelta(hours=1)
 
 BAD_CREDENTIALS = "That username and password don't match. Check them and try again."
 
@@ -110,12 +115,40 @@ class Accounts:
         session_hours: int = 12,
         max_failures: int = 5,
         backoff_seconds: float = 2.0,
+        totp_required_roles: tuple[str, ...] = (),
+        registrations_per_hour: int | None = None,
     ) -> None:
         self.db = db
         self.passwords = passwords
         self.session_ttl = timedelta(hours=session_hours)
         self.max_failures = max_failures
         self.backoff = timedelta(seconds=backoff_seconds)
+        self.totp_required_roles = totp_required_roles
+        self.registrations_per_hour = registrations_per_hour
+        self.rate_limits = RateLimits(db)
+        self.secret_box: SecretBox | None = None
+
+    def attach_secret_box(self, box: SecretBox) -> None:
+        """The master key is read at start-up, after the accounts object is built."""
+        self.secret_box = box
+
+    async def do_register_child(self, username: str, password: str, address: str) -> User:
+        """A new child account, at most `registrations_per_hour` per address (counted in the database)."""
+        check_username(username)
+        check_password(password)
+        if self.registrations_per_hour is None:
+            return await self.do_create_user(username, password, "child")
+        key = f"register:{address}"
+        await self.rate_limits.do_hit(
+            key, self.registrations_per_hour, REGISTRATION_WINDOW, code="too_many_registrations",
+            message="Too many new accounts were made from here. Please try again in {minutes} minutes, "
+                    "or sign in if you already have an account.")
+        try:
+            return await self.do_create_user(username, password, "child")
+        except Conflict:
+            # A taken name made no account: it should not use up the address's allowance.
+            await self.rate_limits.do_refund(key)
+            raise
 
     async def do_create_user(self, username: str, password: str, role: str) -> User:
         if role not in ROLES:
@@ -189,15 +222,19 @@ class Accounts:
 
     # Sessions --------------------------------------------------------------------------------
 
-    async def do_start_session(self, user: User, old_token: str | None = None) -> NewSession:
-        """Issue a fresh session token (rotation: any session the browser had is ended)."""
+    async def do_start_session(self, user: User, old_token: str | None = None, stage: str = "full") -> NewSession:
+        """Issue a fresh session token (rotation: any session the browser had is ended).
+
+        `stage` "totp" or "enrol" issues a short-lived half-session that only the two-factor step accepts.
+        """
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
-        expires = utcnow() + self.session_ttl
+        expires = utcnow() + (self.session_ttl if stage == "full" else PENDING_TTL)
         async with self.db.write() as session:
             if old_token:
                 await session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(old_token)))
-            session.add(WebSession(token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf, expires_at=expires))
+            session.add(WebSession(token_hash=_token_hash(token), user_id=user.id, csrf_token=csrf,
+                                   expires_at=expires, stage=stage))
         return NewSession(token=token, csrf_token=csrf, expires_at=expires)
 
     async def get_identity(self, token: str | None) -> Identity | None:
@@ -214,7 +251,10 @@ class Accounts:
         if row is None:
             return None
         web_session, user = row
-        if web_session.expires_at <= utcnow() or user.disabled:
+        if web_session.expires_at <= utcnow() or user.disabled or web_session.stage != "full":
+            return None
+        if user.role in self.totp_required_roles and user.totp_confirmed_at is None:
+            # Two-factor became required after this session started: it ends until they enrol.
             return None
         return Identity(user_id=user.id, username=user.username, role=user.role, csrf_token=web_session.csrf_token)
 
@@ -232,3 +272,95 @@ class Accounts:
         async with self.db.write() as session:
             result = await session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
         return result.rowcount or 0
+
+    # Two-factor sign-in ------------------------------------------------------------------------
+
+    def sign_in_stage(self, user: User) -> str:
+        """What a correct password leads to: "full", "totp" (type a code) or "enrol" (set one up first)."""
+        if user.role not in STAFF_ROLES:
+            return "full"
+        if user.totp_confirmed_at is not None:
+            return "totp"
+        return "enrol" if user.role in self.totp_required_roles else "full"
+
+    async def get_pending(self, token: str | None, stage: str) -> User | None:
+        """The user behind a half-session of this stage, if it is still valid."""
+        if not token or len(token) > 100:
+            return None
+        async with self.db.read() as session:
+            row = (await session.execute(
+                select(WebSession, User).join(User, User.id == WebSession.user_id)
+                .where(WebSession.token_hash == _token_hash(token)))).one_or_none()
+        if row is None:
+            return None
+        web_session, user = row
+        if web_session.stage != stage or web_session.expires_at <= utcnow() or user.disabled:
+            return None
+        return user
+
+    def _box(self) -> SecretBox:
+        if self.secret_box is None:
+            raise RuntimeError("two-factor secrets need the master key (attach_secret_box at start-up)")
+        return self.secret_box
+
+    async def do_begin_enrolment(self, user_id: int) -> Enrolment:
+        """A new secret for someone without a confirmed one; it counts once they type a code from it."""
+        async with self.db.write() as session:
+            user = await session.get(User, user_id, with_for_update=not self.db.sqlite)
+            if user is None:
+                raise NotFound("no_user", "That account no longer exists.")
+            if user.totp_confirmed_at is not None:
+                raise Conflict("totp_enabled", "Two-factor sign-in is already set up for this account.")
+            enrolment = new_enrolment(user.username)
+            user.totp_secret = self._box().seal(user.id, enrolment.secret)
+            user.totp_last_step = None
+        return enrolment
+
+    async def do_enable_totp(self, username: str) -> Enrolment:
+        """Operator command: give a staff account a new, confirmed secret (replacing any old one)."""
+        async with self.db.write() as session:
+            user = (await session.execute(
+                select(User).where(User.username_key == username.strip().lower()))).scalar_one_or_none()
+            if user is None or user.role not in STAFF_ROLES:
+                raise NotFound("no_staff_user", f"There is no staff account called {username.strip()[:40]!r}.")
+            enrolment = new_enrolment(user.username)
+            user.totp_secret = self._box().seal(user.id, enrolment.secret)
+            user.totp_confirmed_at = utcnow()
+            user.totp_last_step = None
+            await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        return enrolment
+
+    async def do_verify_totp(self, user_id: int, code: object, address: str, *, confirm: bool = False) -> User:
+        """Accept a code once: the step it belongs to must be later than the last one accepted.
+
+        Wrong codes count towards the same back-off as wrong passwords (six digits are guessable).
+        `confirm` finishes an enrolment (the secret is unconfirmed until then).
+        """
+        digits = check_code(code)
+        keys = [f"totp:{user_id}", f"addr:{address}"]
+        now = utcnow()
+        async with self.db.read() as session:
+            wait = await self._blocked_for(session, keys, now)
+        if wait:
+            raise TooMany("too_many_attempts", f"Too many tries. Please wait {wait} seconds and try again.",
+                          retry_after=wait)
+        async with self.db.write() as session:
+            user = await session.get(User, user_id, with_for_update=not self.db.sqlite)
+            if user is None or user.disabled or user.totp_secret is None:
+                raise Unauthorized("bad_totp_code", "That code didn't work. Please sign in again.")
+            if (user.totp_confirmed_at is None) != confirm:
+                raise Forbidden("totp_state", "Please sign in again.")
+            secret = self._box().open(user.id, user.totp_secret)
+            step = matching_step(secret, digits, now, user.totp_last_step)
+            if step is not None:
+                user.totp_last_step = step
+                if confirm:
+                    user.totp_confirmed_at = now
+        if step is None:
+            await self._record_failure(keys, now)
+            raise Unauthorized("bad_totp_code",
+                               "That code didn't work. Codes change every 30 seconds and each works once: "
+                               "wait for the next one and try again.")
+        async with self.db.write() as session:
+            await session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+        return user

@@ -20,6 +20,7 @@ from bot.models.accounts import User
 from bot.models.base import utcnow
 from bot.models.chat import Conversation, Message
 from bot.models.counselling import RISK_LEVELS, STATUSES, Assignment, CannedResponse, CounsellorProfile, QueueEntry, WrapUp
+from bot.models.supervision import QueueExit
 from bot.risk import MEDIUM
 
 SHORTCUT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
@@ -204,9 +205,14 @@ class Counselling:
         return True
 
     async def dequeue_in(self, session: AsyncSession, conversation_id: int) -> bool:
-        result = await session.execute(delete(QueueEntry).where(QueueEntry.conversation_id == conversation_id))
+        """The child leaves the queue unserved; the exit is kept for supervisors' metrics."""
+        entry = await session.get(QueueEntry, conversation_id)
+        if entry is None:
+            return False
+        session.add(QueueExit(conversation_id=conversation_id, waiting_since=entry.waiting_since, left_at=utcnow()))
+        await session.delete(entry)
         await session.flush()
-        return bool(result.rowcount)
+        return True
 
     async def is_assigned_in(self, session: AsyncSession, conversation_id: int) -> bool:
         return (await session.execute(
@@ -295,6 +301,9 @@ class Counselling:
                 for assignment in active:
                     events += await self._notice(session, assignment.conversation_id, back_text, now)
             ids = [a.conversation_id for a in active]
+            if profile.sockets == 1:
+                # Supervisors' dashboards count who is online.
+                events.append(StaffAlert("presence", {"user_id": user_id, "online": True}))
         await self.sink.publish(events)
         return ids
 
@@ -312,6 +321,7 @@ class Counselling:
                     events += await self._notice(session, assignment.conversation_id, lost_text, now)
                     events.append(StaffAlert("counsellor_offline", {"conversation_id": assignment.conversation_id,
                                                                     "counsellor_id": user_id}))
+                events.append(StaffAlert("presence", {"user_id": user_id, "online": False}))
         await self.sink.publish(events)
 
     async def _notice(self, session: AsyncSession, conversation_id: int, text: str, now: datetime) -> list[Event]:
@@ -610,6 +620,16 @@ class Counselling:
         if closed_waiting:
             # Children who closed the chat while waiting: drop them and move everyone else up.
             async with self.db.write() as session:
+                query = (select(QueueEntry.conversation_id, QueueEntry.waiting_since, Conversation.closed_at)
+                         .join(Conversation, Conversation.id == QueueEntry.conversation_id)
+                         .where(QueueEntry.conversation_id.in_(closed_waiting)))
+                if _postgres(session):
+                    # Two processes sweeping at once: the second waits, then finds the rows gone (one exit each).
+                    query = query.with_for_update(of=QueueEntry)
+                gone = (await session.execute(query)).all()
+                for conversation_id, waiting_since, closed_at in gone:
+                    session.add(QueueExit(conversation_id=conversation_id, waiting_since=waiting_since,
+                                          left_at=closed_at or now))
                 await session.execute(delete(QueueEntry).where(QueueEntry.conversation_id.in_(closed_waiting)))
                 events = await self.positions_in(session)
             await self.sink.publish(events)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.conversations import lock_conversation
 from bot.db import Database
 from bot.errors import Conflict, Forbidden, HavenError, NotFound, TooMany
+from bot.hashlist import HashList
 from bot.images.hashing import PDQ, hamming_hex
 from bot.images.intake import ImageHashes, IntakeError
 from bot.images.pool import HashingPool
@@ -27,6 +28,8 @@ from bot.models.base import utcnow
 from bot.models.chat import Conversation
 from bot.models.reports import ImageMatch, Report, ReportImage, UploadLink
 from bot.models.verification import Verification
+from bot.pdqindex import LivePdqIndex
+from bot.tickets import move_image, move_ticket
 
 log = logging.getLogger(__name__)
 
@@ -190,6 +193,13 @@ class ReportService:
         self.limits = limits
         self.pool = pool
         self.vault = vault
+        self.hashlist: HashList | None = None
+        self.pdq_index: LivePdqIndex | None = None
+
+    def attach_hash_list(self, hashlist: HashList, pdq_index: LivePdqIndex) -> None:
+        """Lets uploads be linked to hash-list entries they match ("seen before" for analysts)."""
+        self.hashlist = hashlist
+        self.pdq_index = pdq_index
 
     def attach(self, pool: HashingPool, vault: Vault) -> None:
         """The pool and vault start with the app (a process pool needs a running loop's lifetime)."""
@@ -258,12 +268,12 @@ class ReportService:
         else:  # pragma: no cover - a billion references; ten collisions in a row means something else is wrong
             raise Conflict("busy", "Something went wrong sending your report. Please try again.")
         report.reference = reference
-        report.status = "submitted"
+        move_ticket(report, "submit", now)
         report.submitted_at = now
-        report.updated_at = now
-        await session.execute(
-            update(ReportImage).where(ReportImage.report_id == report.id, ReportImage.status == "received")
-            .values(status="quarantined"))
+        for image in (await session.execute(
+                select(ReportImage).where(ReportImage.report_id == report.id, ReportImage.status == "received")
+        )).scalars():
+            move_image(image, "quarantine")
         await self.do_revoke_links(session, conv.id, now)
         return report, count
 
@@ -277,10 +287,9 @@ class ReportService:
             select(ReportImage).where(ReportImage.report_id == report.id))).scalars())
         for image in images:
             image.wrapped_key = None
-            image.status = "purged"
+            move_image(image, "purge")
             image.purged_at = now
-        report.status = "cancelled"
-        report.updated_at = now
+        move_ticket(report, "cancel", now)
         await session.flush()
         if self.vault is not None:
             # Without its wrapped key a file is noise already; removing it is tidiness, and the
@@ -359,17 +368,18 @@ class ReportService:
             if same is not None:
                 count = await self.get_image_count(session, ticket.report_id)
                 return Received(same, True, count, hashes.frames > 1, hashes.pdq_quality < LOW_PDQ_QUALITY, 0)
+        listed = await self._hash_list_matches(hashes)
         vault_id = secrets.token_hex(16)
         vault = self.vault
         wrapped = await asyncio.to_thread(vault.seal, vault_id, str(ticket.report_id), data)
         try:
-            return await self._record(ticket, hashes, vault_id, wrapped, len(data))
+            return await self._record(ticket, hashes, vault_id, wrapped, len(data), listed)
         except BaseException:
             vault.destroy(vault_id)
             raise
 
     async def _record(self, ticket: UploadTicket, hashes: ImageHashes, vault_id: str, wrapped: bytes,
-                      size: int) -> Received:
+                      size: int, listed: Sequence[tuple[str, int]] = ()) -> Received:
         now = utcnow()
         try:
             async with self.db.write() as session:
@@ -403,6 +413,9 @@ class ReportService:
                 for other_id, distance in matches:
                     session.add(ImageMatch(image_id=image.id, source="report", matched_image_id=other_id,
                                            distance=distance, created_at=now))
+                for entry_id, distance in listed:
+                    session.add(ImageMatch(image_id=image.id, source="hash_list", matched_ref=entry_id,
+                                           distance=distance, created_at=now))
                 received = count + 1
                 image_id = image.id
         except IntegrityError:
@@ -415,7 +428,21 @@ class ReportService:
                 count = await self.get_image_count(session, ticket.report_id)
             return Received(same, True, count, hashes.frames > 1, hashes.pdq_quality < LOW_PDQ_QUALITY, 0)
         return Received(image_id, False, received, hashes.frames > 1, hashes.pdq_quality < LOW_PDQ_QUALITY,
-                        len(matches))
+                        len(matches) + len(listed))
+
+    async def _hash_list_matches(self, hashes: ImageHashes) -> list[tuple[str, int]]:
+        """(entry id, distance) of active hash-list entries within PDQ distance 31, read before the write."""
+        if self.pdq_index is None or self.hashlist is None:
+            return []
+        await self.pdq_index.refresh()
+        distances: dict[str, int] = {}
+        for pdq in (hashes.pdq, hashes.pdq_unrotated):
+            if pdq:
+                for match in await self.pdq_index.search(pdq, SEEN_BEFORE_DISTANCE):
+                    distances[match.pdq] = min(match.distance, distances.get(match.pdq, 256))
+        if not distances:
+            return []
+        return [(entry.id, distances[entry.pdq]) for entry in await self.hashlist.get_by_pdqs(distances)]
 
     async def _seen_before(self, session: AsyncSession, image: ReportImage) -> list[tuple[int, int]]:
         """Images in OTHER reports whose PDQ is within the match distance (a plain scan; an index can replace it)."""

@@ -142,6 +142,18 @@ def _hours(raw: str) -> tuple[tuple[int, int, int], ...]:
     return tuple(result)
 
 
+def _addresses(raw: str) -> tuple[str, ...]:
+    import ipaddress
+
+    items = tuple(a.strip() for a in raw.split(",") if a.strip())
+    for item in items:
+        try:
+            ipaddress.ip_address(item)
+        except ValueError:
+            raise ValueError(f"comma-separated IP addresses such as 127.0.0.1 (got {item!r})") from None
+    return items
+
+
 def _roles(raw: str) -> tuple[str, ...]:
     staff = ("counsellor", "supervisor", "analyst", "admin")
     items = tuple(r.strip().lower() for r in raw.split(",") if r.strip())
@@ -188,10 +200,14 @@ class Settings:
     frame_ancestors: tuple[str, ...] = _setting(
         "HAVEN_FRAME_ANCESTORS", "'self'", _sources,
         "Host sites allowed to frame the chat widget (CSP frame-ancestors, space-separated).")
+    trusted_proxies: tuple[str, ...] = _setting(
+        "HAVEN_TRUSTED_PROXIES", "", _addresses,
+        "Addresses of your load balancers (comma-separated). Only requests from these may set the client "
+        "address and scheme with X-Forwarded-For and X-Forwarded-Proto; rate limits key on that address.")
     cookie_secure: str = _setting(
         "HAVEN_COOKIE_SECURE", "auto", _choice("auto", "always", "never"),
         "Secure flag on cookies: auto sets it whenever the request came over TLS "
-        "(directly or through a proxy that sends X-Forwarded-Proto).")
+        "(directly, or through a proxy listed in HAVEN_TRUSTED_PROXIES that sends X-Forwarded-Proto).")
     session_hours: int = _setting(
         "HAVEN_SESSION_HOURS", "12", _int(1, 24 * 30), "How long a sign-in lasts without activity.")
     login_max_failures: int = _setting(

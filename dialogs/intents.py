@@ -6,6 +6,9 @@ import re
 
 # Checked in order; the first match wins. Patterns match whole words in lower-cased text.
 INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("report_withdraw", (
+        r"(withdraw|cancel|stop|take back)\b.*\breport", r"don'?t want to report( it)? any ?more",
+    )),
     ("talk", (
         r"talk to (someone|somebody|a person|a human|a counsell?or|a real person)",
         r"speak to (someone|somebody|a person|a human|a counsell?or|a real person)",

@@ -1,16 +1,19 @@
-"""The part of the main dialog about reporting an image: age band, upload, confirm, submitted."""
+"""The part of the main dialog about reporting an image: age band, upload, confirm, submitted, withdraw, news."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Mapping
 
+from bot.review import do_withdraw_in_turn, get_withdrawable
 from dialogs.engine import DialogModel
+from dialogs.words import SAY
 
 STATES = (
     "report_age",
     "report_upload",
     "report_confirm",
     "report_submitted",
+    "report_withdraw_confirm",
     "adult_signpost",
 )
 
@@ -29,6 +32,15 @@ TRANSITIONS: tuple[dict[str, object], ...] = (
     # Fired by the upload handler after an image is stored. From any state, so an upload that finishes
     # just after the child moved on is never answered with "I didn't get that".
     {"trigger": "image_received", "source": "*", "dest": None, "after": "say_image_received"},
+    # Withdrawing a report that is still waiting for a decision: ask first, then do it.
+    {"trigger": "report_withdraw", "source": ["report_submitted", "menu", "advice"], "dest": "report_withdraw_confirm",
+     "conditions": "has_withdrawable"},
+    {"trigger": "report_withdraw", "source": ["report_submitted", "menu", "advice"], "dest": None,
+     "after": "say_nothing_to_withdraw"},
+    {"trigger": "report_withdraw_yes", "source": "report_withdraw_confirm", "dest": "menu",
+     "before": "withdraw_report"},
+    {"trigger": "report_withdraw_no", "source": "report_withdraw_confirm", "dest": "report_submitted",
+     "after": "say_report_kept"},
 )
 
 
@@ -42,7 +54,9 @@ def options_in(state: str) -> tuple[str, ...] | None:
     if state == "report_confirm":
         return ("report_submit", "upload_more", "report_cancel")
     if state == "report_submitted":
-        return ("menu", "talk", "leave")
+        return ("menu", "talk", "report_withdraw", "leave")
+    if state == "report_withdraw_confirm":
+        return ("report_withdraw_yes", "report_withdraw_no")
     if state in STATES:
         return ("talk", "menu")
     return None
@@ -50,6 +64,28 @@ def options_in(state: str) -> tuple[str, ...] | None:
 
 def _images(count: int) -> str:
     return "1 image" if count == 1 else f"{count} images"
+
+
+def ticket_text(kind: str, facts: Mapping[str, Any]) -> str:
+    """The words for ticket news (bot.tickets.Notifier): what happened to the child's report, said kindly."""
+    reference = facts.get("reference", "")
+    if kind == "in_review":
+        return SAY["ticket_in_review_again" if facts.get("again") else "ticket_in_review"].format(reference=reference)
+    if kind == "actioned":
+        others = int(facts.get("others", 0))
+        key = "ticket_actioned_some" if others else "ticket_actioned"
+        return SAY[key].format(reference=reference, images=_images(int(facts.get("published", 0))),
+                               others=_images(others))
+    if kind == "not_actioned":
+        reason = SAY.get(f"ticket_reason_{facts.get('reason')}", SAY["ticket_reason_other"])
+        return SAY["ticket_not_actioned"].format(reference=reference, reason=reason)
+    if kind == "needs_info":
+        return SAY["ticket_needs_info"].format(reference=reference, message=facts.get("message", ""))
+    if kind == "withdrawn":
+        return SAY["ticket_withdrawn"].format(reference=reference)
+    if kind == "purged":
+        return SAY["ticket_purged_kept" if facts.get("hashes_kept") else "ticket_purged"].format(reference=reference)
+    raise KeyError(f"no words for ticket news {kind!r}")
 
 
 class ReportingSteps(DialogModel):
@@ -107,3 +143,41 @@ class ReportingSteps(DialogModel):
     async def cancel_report(self) -> None:
         await self.reports.do_cancel(self.turn.session, self.conv, self.turn.now)
         self.turn.say("report_cancelled")
+
+    async def has_withdrawable(self) -> bool:
+        report = await get_withdrawable(self.turn.session, self.conv.child_id)
+        if report is not None:
+            # Remembered for the answer, so "yes" withdraws the report the child was asked about.
+            self.conv.context = {**(self.conv.context or {}), "withdraw_report": report.id,
+                                 "withdraw_reference": report.reference}
+        return report is not None
+
+    def on_enter_report_withdraw_confirm(self) -> None:
+        self.turn.say("report_withdraw_ask", reference=self._withdraw_reference(),
+                      options=options_in("report_withdraw_confirm") or ())
+
+    def _withdraw_reference(self) -> str:
+        return str((self.conv.context or {}).get("withdraw_reference", ""))
+
+    def say_nothing_to_withdraw(self) -> None:
+        self.turn.say("report_withdraw_none", options=options_in(self.state) or ("menu", "talk"))
+
+    async def withdraw_report(self) -> None:
+        context = dict(self.conv.context or {})
+        report_id = context.pop("withdraw_report", None)
+        context.pop("withdraw_reference", None)
+        self.conv.context = context
+        report = None
+        if isinstance(report_id, int):
+            report = await do_withdraw_in_turn(self.turn.session, self.conv.child_id, report_id, self.turn.now)
+        if report is None:
+            self.turn.say("report_withdraw_too_late")
+        else:
+            self.turn.say("ticket_withdrawn", reference=report.reference)
+
+    def say_report_kept(self) -> None:
+        context = dict(self.conv.context or {})
+        context.pop("withdraw_report", None)
+        context.pop("withdraw_reference", None)
+        self.conv.context = context
+        self.turn.say("report_withdraw_kept", options=options_in("report_submitted") or ())

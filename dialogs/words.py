@@ -25,6 +25,9 @@ OPTIONS: dict[str, str] = {
     "report_submit": "Send my report",
     "report_cancel": "Don't send it",
     "upload_more": "Add more images",
+    "report_withdraw": "Withdraw my report",
+    "report_withdraw_yes": "Yes, withdraw it",
+    "report_withdraw_no": "No, keep it",
 }
 
 LINKS = {
@@ -168,6 +171,58 @@ SAY: dict[str, str] = {
         "Nothing you've written is lost."
     ),
     "counsellor_back": "Your counsellor is back.",
+    "report_withdraw_ask": (
+        "Do you want to withdraw your report {reference}? If you do, our team won't look at it and the images "
+        "you sent will be deleted. You can always report again."
+    ),
+    "report_withdraw_none": (
+        "There's no report to withdraw right now. A report can be withdrawn until our team has made a decision."
+    ),
+    "report_withdraw_too_late": (
+        "Our team has already made a decision about that report, so it can't be withdrawn now. "
+        "I'll tell you here what happens."
+    ),
+    "report_withdraw_kept": "OK, your report stays with our team.",
+    "ticket_withdrawn": (
+        "Your report {reference} has been withdrawn. Our team won't look at it, and the images you sent will be "
+        "deleted. You can report again any time."
+    ),
+    "ticket_in_review": (
+        "Someone from our team has started looking at your report {reference}. You don't need to do anything. "
+        "I'll tell you here what happens."
+    ),
+    "ticket_in_review_again": "Our team is looking at your report {reference} again.",
+    "ticket_actioned": (
+        "Good news about your report {reference}: our team has checked it, made digital fingerprints of "
+        "{images} and shared them with websites and apps, so they can find copies and take them down. "
+        "Nobody there sees your pictures. You did the right thing by reporting."
+    ),
+    "ticket_actioned_some": (
+        "Good news about your report {reference}: our team has checked it, made digital fingerprints of "
+        "{images} and shared them with websites and apps, so they can find copies and take them down. "
+        "Nobody there sees your pictures. We couldn't do the same for {others}, because they aren't images "
+        "we're able to ask websites to remove. You did the right thing by reporting."
+    ),
+    "ticket_not_actioned": (
+        "Our team has checked your report {reference}. We're sorry, but we can't ask websites to remove these "
+        "images. {reason} This isn't your fault, and you did the right thing by asking. If you're worried, you "
+        "can talk to someone."
+    ),
+    "ticket_reason_not_indecent": "They don't show nudity or anything sexual, so they aren't images we can remove.",
+    "ticket_reason_not_a_child": (
+        "We couldn't be sure the person in them is under 18, and we can only remove images of under-18s."
+    ),
+    "ticket_reason_cannot_tell": "They weren't clear enough for us to be sure what they show.",
+    "ticket_reason_other": "They aren't images we're able to remove.",
+    "ticket_needs_info": (
+        "Our team needs a bit more information about your report {reference}. They said: \"{message}\" "
+        "If you'd like help with this, you can talk to someone."
+    ),
+    "ticket_purged": "The images you sent with report {reference} have now been deleted from Haven.",
+    "ticket_purged_kept": (
+        "The images you sent with report {reference} have now been deleted from Haven. Their digital "
+        "fingerprints stay on the list, so copies can still be found and taken down."
+    ),
 }
 
 

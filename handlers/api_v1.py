@@ -181,6 +181,10 @@ class ApiV1Handlers:
             **_NO_STORE, "X-Haven-Cursor": str(cursor),
             "Content-Type": "text/csv; charset=utf-8" if fmt == "csv" else "application/json; charset=utf-8"})
         await response.prepare(request)
+        if request.method == "HEAD":
+            # Headers only: a body after a HEAD response would corrupt the keep-alive connection.
+            await response.write_eof()
+            return response
         if fmt == "csv":
             await response.write(_csv_line(EXPORT_COLUMNS).encode())
         else:

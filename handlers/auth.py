@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import asyncio
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
 from bot.accounts import Accounts
-from bot.errors import HavenError
+from bot.errors import HavenError, Unauthorized
+from bot.images.vault import VaultError, load_or_create_master_key
+from bot.totp import SecretBox
 from bot.models.accounts import STAFF_ROLES
 from handlers.metrics import Metrics
 from handlers.common import (
@@ -23,6 +28,20 @@ from handlers.common import (
 )
 
 STAFF_HOME = {"counsellor": "/console", "supervisor": "/supervisor", "analyst": "/review", "admin": "/console"}
+
+
+def two_factor_context(accounts: Accounts, master_key_file: Path, *, create: bool
+                       ) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup_ctx that seals two-factor secrets with a key derived from the vault's master key."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if not create and not master_key_file.is_file():
+            raise VaultError(f"the master key file {master_key_file} does not exist")
+        key = await asyncio.to_thread(load_or_create_master_key, master_key_file)
+        accounts.attach_secret_box(SecretBox(key))
+        yield
+
+    return ctx
 
 
 def _safe_next(target: str | None, default: str) -> str:
@@ -49,14 +68,20 @@ class AuthHandlers:
             self.metrics.sign_ins.labels(exc.code).inc()
             raise
         self.metrics.sign_ins.labels("ok").inc()
-        new = await self.accounts.do_start_session(user, request.cookies.get(SESSION_COOKIE))
-        response = ok(user={"username": user.username, "role": user.role}, csrf_token=new.csrf_token)
+        # Staff with two-factor sign-in get a half-session that only the code step accepts.
+        stage = self.accounts.sign_in_stage(user)
+        new = await self.accounts.do_start_session(user, request.cookies.get(SESSION_COOKIE), stage=stage)
+        if stage == "full":
+            response = ok(user={"username": user.username, "role": user.role}, csrf_token=new.csrf_token)
+        else:
+            # A half-session is not an identity: the browser keeps using its anonymous CSRF token.
+            response = ok(user=None, next_step=stage, csrf_token=csrf_of(request))
         self.cookies.set_session(request, response, new.token)
-        return response, {"token": new.token, "role": user.role}
+        return response, {"token": new.token, "role": user.role, "stage": stage}
 
     async def register(self, request: web.Request) -> web.Response:
         username, password = await read_credentials(request)
-        user = await self.accounts.do_create_user(username, password, "child")
+        user = await self.accounts.do_register_child(username, password, client_address(request))
         new = await self.accounts.do_start_session(user, request.cookies.get(SESSION_COOKIE))
         response = ok(user={"username": user.username, "role": user.role}, csrf_token=new.csrf_token)
         self.cookies.set_session(request, response, new.token)
@@ -105,9 +130,80 @@ class AuthHandlers:
             return response
         form = await request.post()
         target = _safe_next(str(form.get("next", "")), STAFF_HOME[info["role"]])
+        if info["stage"] != "full":
+            path = "/staff/totp" if info["stage"] == "totp" else "/staff/totp/enrol"
+            target = f"{path}?{urlencode({'next': target})}"
         redirect = web.HTTPSeeOther(target)
         self.cookies.set_session(request, redirect, info["token"])
         return redirect
+
+    # Two-factor: the code after the password, and enrolment for roles that must have it ---------
+
+    async def _code_page(self, request: web.Request, stage: str, error: str | None = None,
+                         status: int = 200) -> web.Response:
+        user = await self.accounts.get_pending(request.cookies.get(SESSION_COOKIE), stage)
+        if user is None:
+            raise web.HTTPSeeOther("/staff/login")
+        context: dict[str, Any] = {"next": request.query.get("next", ""), "error": error, "step": stage,
+                                   "secret": None, "uri": None}
+        if stage == "enrol":
+            # Each visit makes a fresh secret: one that was shown but never confirmed is worth nothing.
+            enrolment = await self.accounts.do_begin_enrolment(user.id)
+            context.update(secret=enrolment.secret, uri=enrolment.uri)
+        page = await self.render(request, "staff_login.html", context)
+        page.set_status(status)
+        return page
+
+    async def totp_page(self, request: web.Request) -> web.Response:
+        return await self._code_page(request, "totp")
+
+    async def enrol_page(self, request: web.Request) -> web.Response:
+        return await self._code_page(request, "enrol")
+
+    async def _finish_code(self, request: web.Request, stage: str) -> web.Response:
+        wants_json = request.content_type == "application/json"
+        token = request.cookies.get(SESSION_COOKIE)
+        user = await self.accounts.get_pending(token, stage)
+        if wants_json:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            fields = body if isinstance(body, dict) else {}
+        else:
+            fields = dict(await request.post())
+        try:
+            if user is None:
+                raise Unauthorized("sign_in_again", "That took too long. Please sign in again.")
+            user = await self.accounts.do_verify_totp(user.id, fields.get("code"), client_address(request),
+                                                      confirm=stage == "enrol")
+        except HavenError as exc:
+            self.metrics.sign_ins.labels(exc.code).inc()
+            if wants_json:
+                return error_response(exc)
+            if user is None or exc.code == "sign_in_again":
+                raise web.HTTPSeeOther("/staff/login")
+            # A wrong code on the enrolment page keeps the same secret: the person already scanned it.
+            page = await self.render(request, "staff_login.html", {
+                "next": str(fields.get("next", "")), "error": exc.message, "step": stage, "secret": None,
+                "uri": None})
+            page.set_status(exc.status)
+            return page
+        self.metrics.sign_ins.labels("ok").inc()
+        new = await self.accounts.do_start_session(user, token)
+        if wants_json:
+            response: web.Response = ok(user={"username": user.username, "role": user.role},
+                                        csrf_token=new.csrf_token)
+        else:
+            response = web.HTTPSeeOther(_safe_next(str(fields.get("next", "")), STAFF_HOME[user.role]))
+        self.cookies.set_session(request, response, new.token)
+        return response
+
+    async def totp_finish(self, request: web.Request) -> web.Response:
+        return await self._finish_code(request, "totp")
+
+    async def enrol_finish(self, request: web.Request) -> web.Response:
+        return await self._finish_code(request, "enrol")
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/auth/register", self.register)
@@ -116,3 +212,7 @@ class AuthHandlers:
         app.router.add_get("/auth/me", self.me)
         app.router.add_get("/staff/login", self.staff_login_page)
         app.router.add_post("/staff/login", self.staff_login)
+        app.router.add_get("/staff/totp", self.totp_page)
+        app.router.add_post("/staff/totp", self.totp_finish)
+        app.router.add_get("/staff/totp/enrol", self.enrol_page)
+        app.router.add_post("/staff/totp/enrol", self.enrol_finish)

@@ -29,7 +29,8 @@ class CookiePolicy:
             return True
         if self.secure == "never":
             return False
-        return request.secure or request.headers.get("X-Forwarded-Proto", "").lower() == "https"
+        # Behind a trusted proxy the forwarded middleware has already set the scheme from X-Forwarded-Proto.
+        return request.secure
 
     def set_session(self, request: web.Request, response: web.StreamResponse, token: str) -> None:
         response.set_cookie(

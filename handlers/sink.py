@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Callable, Sequence
 
 import socketio
 
@@ -15,8 +15,14 @@ STAFF_NAMESPACES = ("/counsellor", "/supervisor")
 class SocketSink:
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
+        # Called after a batch that changed the queue, assignments, presence or alerts (the supervisors'
+        # dashboard pushes a fresh snapshot); set by create_app.
+        self.on_staff_change: Callable[[], None] | None = None
 
     async def publish(self, events: Sequence[Event | QueuePosition | StaffAlert]) -> None:
+        if self.on_staff_change is not None and any(
+                isinstance(e, (StateEvent, StaffEvent, QueuePosition, StaffAlert)) for e in events):
+            self.on_staff_change()
         for event in events:
             if isinstance(event, MessageEvent):
                 view = event.message

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
@@ -15,6 +16,7 @@ from bot.errors import HavenError, Invalid
 from bot.images.intake import ImageHashes, check_and_hash
 from bot.images.pool import HashingPool
 from bot.images.vault import Vault, VaultError, load_or_create_master_key
+from bot.ratelimits import RateLimits
 from bot.reports import ReportService, TooLarge, UploadTicket, file_too_large, report_full, too_many_files
 from dialogs.engine import DialogEngine
 from handlers.common import require
@@ -54,15 +56,24 @@ def _error(exc: HavenError) -> dict[str, Any]:
 class UploadHandlers:
     """The upload edge. A child's image goes to the hashing pool and the vault and nowhere else."""
 
-    def __init__(self, reports: ReportService, engine: DialogEngine) -> None:
+    def __init__(self, reports: ReportService, engine: DialogEngine, *, rate_limits: RateLimits | None = None,
+                 uploads_per_minute: int = 0) -> None:
         self.reports = reports
         self.engine = engine
+        self.rate_limits = rate_limits
+        self.uploads_per_minute = uploads_per_minute
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_post("/upload/{token}", self.upload)
 
     async def upload(self, request: web.Request) -> web.Response:
         who = require(request, "child")
+        if self.rate_limits is not None and self.uploads_per_minute:
+            # Counted in the database per child (every process shares it), before the one-time address is
+            # spent: a refused request leaves the child's address usable for a retry.
+            await self.rate_limits.do_hit(
+                f"upload:{who.user_id}", self.uploads_per_minute, timedelta(minutes=1), code="rate_limited",
+                message="You're sending images very fast. Please wait {wait} seconds and try again.")
         ticket = await self.reports.do_spend_link(request.match_info["token"], who.user_id)
         limits = self.reports.limits
         if ticket.files_left <= 0:

@@ -45,7 +45,10 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     base: dict[str, Any] = {"data_dir": str(tmp_path), "demo_staff": False, "log_level": "warning",
                             "opening_hours": tuple((day, 0, 1440) for day in range(7)),
                             # Two-factor sign-in has its own tests; elsewhere staff sign in with a password.
-                            "totp_required_roles": ()}
+                            "totp_required_roles": (),
+                            # Rate limits on registration and uploads have their own tests (tests/web/test_security.py);
+                            # elsewhere many children register from 127.0.0.1 and send many images.
+                            "registrations_per_hour": 100000, "uploads_per_minute": 10000}
     base.update(overrides)
     return load_settings({}, **base)
 

@@ -160,6 +160,8 @@ class LiveServer:
             "HAVEN_QUICK_EXIT_URL": f"http://127.0.0.1:{self.port}/neutral",
             "HAVEN_LOG_LEVEL": "warning",
             "HAVEN_TOTP_REQUIRED_ROLES": "",
+            "HAVEN_REGISTRATIONS_PER_HOUR": "100000",
+            "HAVEN_UPLOADS_PER_MINUTE": "10000",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

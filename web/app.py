@@ -18,28 +18,38 @@ from bot.db import Database, make_engine
 from bot.hashlist import HashList
 from bot.partners import Partners
 from bot.pdqindex import LivePdqIndex
+from bot.purge import PurgeConfig, Purger, purge_context
 from bot.queue import Counselling, CounsellingConfig
 from bot.reports import ReportService, UploadLimits
+from bot.review import Review, ReviewConfig
+from bot.retention import DataProtection
 from bot.schema import pending_migrations, upgrade
+from bot.supervision import Supervision, SupervisionConfig
+from bot.tickets import Notifier
 from bot.verification.service import VerificationService
 from config import Settings
 from dialogs.engine import DialogConfig, DialogEngine
 from dialogs.main import MAIN_DIALOG
+from dialogs.reporting import ticket_text
 from handlers.api_v1 import ApiV1Handlers, index_refresh_ctx
-from handlers.auth import AuthHandlers
+from handlers.auth import AuthHandlers, two_factor_context
+from handlers.privacy import PrivacyHandlers, retention_context
 from handlers.common import CookiePolicy, csrf_of
 from handlers.metrics import Metrics
 from handlers.ops import OpsHandlers
 from handlers.pages import PageHandlers
+from handlers.review import ReviewHandlers
 from handlers.sink import SocketSink
 from handlers.sockets.chat import ChatNamespace
-from handlers.sockets.staff import CounsellorNamespace, SupervisorNamespace, sweeper
+from handlers.sockets.staff import CounsellorNamespace, DashboardPusher, SupervisorNamespace, sweeper
+from handlers.supervisor import SupervisorHandlers
 from handlers.upload import UploadHandlers, uploads_context
 from handlers.verify import VerifyHandlers, verification_context
 from web import keys
 from web.middlewares import (
     csrf_middleware,
     errors_middleware,
+    forwarded_middleware,
     identity_middleware,
     security_headers_middleware,
 )
@@ -129,6 +139,8 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
         session_hours=settings.session_hours,
         max_failures=settings.login_max_failures,
         backoff_seconds=settings.login_backoff_seconds,
+        totp_required_roles=settings.totp_required_roles,
+        registrations_per_hour=settings.registrations_per_hour,
     )
 
     if settings.redis_url:
@@ -175,15 +187,35 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     services.counselling = Counselling(db, sink, CounsellingConfig(
         default_capacity=settings.counsellor_capacity, grace_seconds=settings.counsellor_grace_seconds,
         idle_minutes=settings.idle_timeout_minutes))
+    # Supervisors: the dashboard (pushed after every queue change the sink carries), monitoring, metrics.
+    services.supervision = Supervision(db, sink, services.counselling, SupervisionConfig(
+        amber_wait_seconds=settings.queue_amber_wait_seconds, red_wait_seconds=settings.queue_red_wait_seconds,
+        red_high_risk=settings.queue_red_high_risk, default_capacity=settings.counsellor_capacity,
+        idle_minutes=settings.idle_timeout_minutes))
+    dashboard = DashboardPusher(services.supervision, metrics)
+    dashboard.attach(sio)
+    sink.on_staff_change = dashboard.poke
 
     # The audit log, the hash list partners pull, partner keys, and the in-memory PDQ index over the list.
     services.audit = AuditLog(db)
     services.hashlist = HashList(db)
     services.partners = Partners(db, requests_per_minute=settings.partner_requests_per_minute)
     services.pdq_index = LivePdqIndex(services.hashlist)
+    services.reports.attach_hash_list(services.hashlist, services.pdq_index)
+    # Report tickets for analysts, ticket news in the child's chat, and purging images no longer needed.
+    notifier = Notifier(ticket_text)
+    services.purger = Purger(db, sink, notifier, PurgeConfig(
+        retention_days=settings.image_retention_days, undecided_alert_days=settings.undecided_alert_days),
+        vault=lambda: services.reports.vault)
+    services.review = Review(db, sink, notifier, services.purger, services.hashlist, services.pdq_index,
+                             services.partners, ReviewConfig(
+                                 second_analyst=settings.second_analyst, retention_days=settings.image_retention_days,
+                                 break_minutes=settings.review_break_minutes),
+                             vault=lambda: services.reports.vault)
 
     app = web.Application(
         middlewares=[
+            forwarded_middleware(settings.trusted_proxies),
             security_headers_middleware(settings.frame_ancestors),
             errors_middleware(),
             identity_middleware(accounts, cookies),
@@ -220,9 +252,15 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     AuthHandlers(accounts, cookies, render, metrics, on_sign_out=sign_out_sockets).add_routes(app)
     OpsHandlers(db, metrics).add_routes(app)
     PageHandlers(render, ROOT / "node_modules", settings.quick_exit_url).add_routes(app, STATIC)
-    UploadHandlers(services.reports, engine).add_routes(app)
+    UploadHandlers(services.reports, engine, rate_limits=accounts.rate_limits,
+                   uploads_per_minute=settings.uploads_per_minute).add_routes(app)
+    # A child deleting their account, and the retention sweep (bot/retention.py says what goes and what stays).
+    protection = DataProtection(db, destroy_image=lambda vault_id: services.reports.vault.destroy(vault_id))
+    PrivacyHandlers(accounts, protection, cookies, on_sign_out=sign_out_sockets).add_routes(app)
     VerifyHandlers(services.verification, render).add_routes(app)
     ApiV1Handlers(services.partners, services.hashlist, services.pdq_index).add_routes(app)
+    ReviewHandlers(services.review).add_routes(app)
+    SupervisorHandlers(services.supervision).add_routes(app)
 
     sio.register_namespace(ChatNamespace(accounts, metrics, engine, per_minute=settings.messages_per_minute,
                                          max_chars=settings.message_max_chars))
@@ -230,16 +268,26 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
                                                counselling=services.counselling, engine=engine,
                                                max_chars=settings.message_max_chars))
     sio.register_namespace(SupervisorNamespace("/supervisor", accounts, metrics, settings.messages_per_minute,
-                                               counselling=services.counselling))
+                                               counselling=services.counselling, supervision=services.supervision,
+                                               engine=engine, pusher=dashboard, max_chars=settings.message_max_chars,
+                                               team={"default_capacity": settings.counsellor_capacity,
+                                                     "opening_hours": [list(h) for h in settings.opening_hours],
+                                                     "timezone": settings.timezone}))
     sio.attach(app)
 
     app.cleanup_ctx.append(_database)
     app.cleanup_ctx.append(index_refresh_ctx(services.pdq_index))
     app.cleanup_ctx.append(sweeper(services.counselling, engine, settings.counsellor_grace_seconds))
+    app.cleanup_ctx.append(dashboard.context())
     # After the database: the start-up sweep reads which vault files still have an image row.
     app.cleanup_ctx.append(uploads_context(
         services.reports, workers=settings.hashing_workers, master_key_file=settings.effective_master_key_file,
         create_master_key=not settings.production, vault_dir=settings.data_path / "vault"))
+    # After the vault opens: purges finished reports' images and alerts to undecided ones.
+    app.cleanup_ctx.append(purge_context(services.purger))
+    app.cleanup_ctx.append(two_factor_context(
+        accounts, settings.effective_master_key_file, create=not settings.production))
+    app.cleanup_ctx.append(retention_context(protection, accounts, settings.conversation_retention_days))
     app.cleanup_ctx.append(verification_context(
         services.verification, db, settings.verification_provider,
         _verification_settings(settings, verification_tuning)))

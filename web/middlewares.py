@@ -19,6 +19,31 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
+def forwarded_middleware(trusted_proxies: tuple[str, ...]) -> web.middleware:
+    """Behind a trusted load balancer, take the client's address and scheme from its X-Forwarded-* headers.
+
+    Anyone else could forge those headers, so from any other peer they are ignored.
+    """
+    trusted = frozenset(trusted_proxies)
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if request.remote not in trusted:
+            return await handler(request)
+        changes: dict[str, str] = {}
+        hops = [h.strip() for h in request.headers.get("X-Forwarded-For", "").split(",") if h.strip()]
+        # The rightmost address that is not one of our own proxies is the one a proxy actually saw.
+        client = next((hop for hop in reversed(hops) if hop not in trusted), None)
+        if client:
+            changes["remote"] = client
+        proto = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        if proto in ("http", "https"):
+            changes["scheme"] = proto
+        return await handler(request.clone(**changes) if changes else request)
+
+    return middleware
+
+
 def errors_middleware() -> web.middleware:
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:

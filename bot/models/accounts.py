@@ -26,6 +26,12 @@ class User(Base):
     role: Mapped[str] = mapped_column(String(16), index=True)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Two-factor sign-in (staff): the TOTP secret sealed with a key derived from the vault's master key.
+    # Set but unconfirmed while the person is enrolling; confirmed once they typed a code from it.
+    totp_secret: Mapped[str | None] = mapped_column(String(255), nullable=True, default=None)
+    totp_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, default=None)
+    # The last 30-second step a code was accepted for: a code is good once, never replayed.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True, default=None)
 
 
 class WebSession(Base):
@@ -36,6 +42,9 @@ class WebSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
+    # "full" is a signed-in browser; "totp" and "enrol" have passed the password only and may do
+    # nothing but finish two-factor sign-in (or enrolment) within a few minutes.
+    stage: Mapped[str] = mapped_column(String(8), default="full", server_default="full")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

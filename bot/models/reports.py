@@ -1,10 +1,10 @@
-"""Report tickets, their images' hashes and wrapped keys, one-time upload addresses and "seen before" links."""
+"""Report tickets, their images' hashes and wrapped keys, upload links, "seen before" links, assessments, decisions."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime, utcnow
@@ -115,3 +115,47 @@ class UploadLink(Base):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # Set when the conversation leaves the upload step, so an address handed out earlier dies with it.
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+VERDICTS = ("category_a", "category_b", "category_c", "not_indecent", "not_a_child", "cannot_tell")
+OUTCOMES = ("actioned", "not_actioned", "needs_info")
+REASONS = ("not_indecent", "not_a_child", "cannot_tell", "other")
+DECISION_STATUSES = ("pending", "confirmed", "rejected")
+
+
+class ImageAssessment(Base):
+    """One analyst's verdict on one image. Rows are kept (never updated): the latest one counts."""
+
+    __tablename__ = "image_assessments"
+    __table_args__ = (CheckConstraint(_in("verdict", VERDICTS), name="verdict"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("report_images.id", ondelete="CASCADE"), index=True)
+    analyst_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ReportDecision(Base):
+    """An analyst's decision on a report. With a second analyst required it waits as `pending` until
+    another analyst confirms (or rejects) it; otherwise it is `confirmed` when made."""
+
+    __tablename__ = "report_decisions"
+    __table_args__ = (
+        CheckConstraint(_in("outcome", OUTCOMES), name="outcome"),
+        CheckConstraint(_in("reason", REASONS), name="reason"),
+        CheckConstraint(_in("status", DECISION_STATUSES), name="status"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    outcome: Mapped[str] = mapped_column(String(16))
+    # Why a report is not actioned, as a code the child's words are chosen by.
+    reason: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # For "more information needed": the analyst's words, shown to the child in the chat.
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    decided_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -39,6 +39,9 @@ def guarded(handler: Handler) -> Handler:
 
     @functools.wraps(handler)
     async def wrapper(self: "BaseNamespace", sid: str, *args: Any) -> Any:
+        if len(args) > 1:
+            # Every event takes one payload; more arguments are a malformed client, not a server error.
+            return {"ok": False, "error": {"code": "bad_payload", "message": "That message was not in the right shape."}}
         try:
             return await handler(self, sid, *args)
         except HavenError as exc:

@@ -256,3 +256,16 @@ async def test_signing_out_disconnects_the_socket(server, people) -> None:
     await hello(client)
     await kid.post("/auth/logout")
     await wait_for(lambda: not client.connected)
+
+
+async def test_asking_to_withdraw_with_no_report_is_answered_kindly(server, people) -> None:
+    base = await server()
+    kid = await people.child(base)
+    client = await kid.connect(NS)
+    await hello(client)
+    ack = await say(client, "I want to withdraw my report")
+    assert ack["ok"]
+    replies = await wait_for(lambda: [m for m in kid.received("message")
+                                      if m["sender"] == "bot" and m["seq"] > ack["seq"]])
+    assert "didn't quite get" not in replies[0]["text"]
+    assert kid.received("state")[-1]["state"] == "menu"

@@ -58,7 +58,7 @@ async def test_register_sets_a_safe_rotated_session_cookie(server) -> None:
 
 
 async def test_secure_flag_when_served_over_tls(server) -> None:
-    base = await server()
+    base = await server(trusted_proxies=("127.0.0.1",))
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         csrf = await fresh_csrf(http, base)
         async with http.post(base + "auth/register", json={"username": "tls-kid", "password": "long enough pw"},
@@ -172,3 +172,39 @@ async def test_public_pages_render(server, path: str) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(base.rstrip("/") + path) as r:
             assert r.status == 200 and r.content_type == "text/html"
+
+
+async def test_forwarded_headers_count_only_from_a_trusted_proxy(server) -> None:
+    """Rate limits key on the client address: a forged X-Forwarded-For must not dodge them."""
+    base = await server(trusted_proxies=("127.0.0.1",), login_max_failures=1)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await fresh_csrf(http, base)
+        body = {"username": "nobody-at-all", "password": "wrong password"}
+        # Four different children behind the proxy each get their own allowance (the address limit is 4x1).
+        for n in range(4):
+            async with http.post(base + "auth/login", json={**body, "username": f"nobody{n}"},
+                                 headers={"X-CSRF-Token": csrf, "X-Forwarded-For": f"203.0.113.{n}"}) as r:
+                assert r.status == 401
+        # The same forwarded address, many failures: it is that address that waits, not the proxy.
+        statuses = []
+        for n in range(6):
+            async with http.post(base + "auth/login", json={**body, "username": f"other{n}"},
+                                 headers={"X-CSRF-Token": csrf, "X-Forwarded-For": "198.51.100.7"}) as r:
+                statuses.append(r.status)
+        assert 429 in statuses
+        async with http.post(base + "auth/login", json={**body, "username": "fresh"},
+                             headers={"X-CSRF-Token": csrf, "X-Forwarded-For": "203.0.113.99"}) as r:
+            assert r.status == 401
+
+
+async def test_forwarded_headers_from_anyone_else_are_ignored(server) -> None:
+    base = await server(login_max_failures=1)
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await fresh_csrf(http, base)
+        statuses = []
+        for n in range(6):
+            async with http.post(base + "auth/login", json={"username": f"x{n}", "password": "wrong password"},
+                                 headers={"X-CSRF-Token": csrf, "X-Forwarded-For": f"192.0.2.{n}"}) as r:
+                statuses.append(r.status)
+    # Forging a new address each time does not help: the real peer address is throttled.
+    assert 429 in statuses

@@ -1,5 +1,6 @@
 /** Entry point of the chat widget: wires quick exit, sign-in, the transcript and the socket together. */
 
+import { initAccountDeletion } from "./account.js";
 import { initAuth, signOut } from "./auth.js";
 import { initQuickExit } from "./quickexit.js";
 import { Transcript, renderOptions, setBanner } from "./render.js";
@@ -299,6 +300,11 @@ ui.signOut.addEventListener("click", async () => {
   } finally {
     ui.signOut.disabled = false;
   }
+});
+
+initAccountDeletion({
+  bar: ui.signOut.parentElement,
+  onDeleted: () => showAuth("Your account has been deleted."),
 });
 
 /* Read receipts only while the child can actually see the chat. */

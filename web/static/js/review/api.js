@@ -1,0 +1,45 @@
+// HTTP calls of the review console: JSON with the page's CSRF token, and images as blobs from a POST,
+// so no image ever has an address the browser could cache, keep in history or open again.
+const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+const FAILED = { ok: false, error: { code: "network", message: "No answer from the server. Please try again." } };
+
+export async function getJson(path) {
+  try {
+    const response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+    return await response.json();
+  } catch {
+    return FAILED;
+  }
+}
+
+export async function postJson(path, body = {}) {
+  try {
+    const response = await fetch(path, {
+      method: "POST", cache: "no-store",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRF-Token": csrf() },
+      body: JSON.stringify(body),
+    });
+    return await response.json();
+  } catch {
+    return FAILED;
+  }
+}
+
+// Returns a blob: URL for the image (the caller revokes it), or throws an Error with a plain message.
+export async function imageUrl(imageId, kind) {
+  let response;
+  try {
+    response = await fetch(`/review/images/${imageId}/${kind}`, {
+      method: "POST", cache: "no-store", headers: { "X-CSRF-Token": csrf() },
+    });
+  } catch {
+    throw new Error(FAILED.error.message);
+  }
+  if (!response.ok) {
+    let message = "This image can't be shown.";
+    try { message = (await response.json()).error.message; } catch { /* not JSON */ }
+    throw new Error(message);
+  }
+  return URL.createObjectURL(await response.blob());
+}
