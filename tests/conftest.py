@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import asyncio.runners
 import os
+import sys
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
@@ -31,6 +34,31 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+
+
+def _bounded_cancel_all_tasks(loop: asyncio.AbstractEventLoop) -> None:
+    """Like asyncio.runners' own, but waits at most 10 s and names any task that ignores its cancel.
+
+    A background task that swallowed a cancellation would otherwise hold a test's teardown until the
+    per-test timeout; this bounds it and prints where the task was stuck, so it can be fixed.
+    """
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    if not pending:
+        return
+    for task in pending:
+        task.cancel()
+    done, stuck = loop.run_until_complete(asyncio.wait(pending, timeout=10))
+    for task in stuck:
+        frames = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in task.get_stack(limit=8))
+        print(f"\nteardown: task {task.get_name()} ignored its cancel: {task.get_coro()} at {frames}",
+              file=sys.stderr)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler({"message": "unhandled exception during test teardown",
+                                         "exception": task.exception(), "task": task})
+
+
+asyncio.runners._cancel_all_tasks = _bounded_cancel_all_tasks  # type: ignore[attr-defined]
 
 
 def _service_missing(what: str, exc: BaseException) -> None:
