@@ -180,6 +180,18 @@ class CounsellorNamespace(BaseNamespace):
         return {"ok": True}
 
     @guarded
+    async def on_delivered(self, sid: str, data: Any = None) -> dict[str, Any]:
+        """The console has the child's message on screen-side: the child's bubble shows "Delivered".
+
+        A passing signal, not stored: "read" (stored) supersedes it, and a reconnecting child gets that.
+        """
+        user_id, _, conversation_id, data = await self._chat(sid, data)
+        await self.counselling.check_holds(user_id, conversation_id)
+        receipt = {"conversation_id": conversation_id, "delivered_seq": get_int(data, "seq")}
+        await self.server.emit("receipt", receipt, room=f"conv:{conversation_id}", namespace="/chat")
+        return {"ok": True}
+
+    @guarded
     async def on_transfer(self, sid: str, data: Any = None) -> dict[str, Any]:
         """To a named counsellor (`to`), or back to the queue keeping the child's place (`to_queue: true`)."""
         user_id, _, conversation_id, data = await self._chat(sid, data)

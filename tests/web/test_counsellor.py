@@ -289,3 +289,17 @@ async def test_counsellor_sees_when_the_child_drops_and_comes_back(server, peopl
     await call(again, "hello", {"after": 0}, "/chat")
     await wait_for(lambda: [e for e in counsellor.received("child_presence") if e["online"]
                             and e["conversation_id"] == conv])
+
+
+async def test_delivered_receipts_come_only_from_the_chats_counsellor(server, people, database_url) -> None:
+    base = await server(database_url=database_url)
+    kid, kid_socket, conv = await waiting_kid(base, people)
+    counsellor, co = await on_duty(base, people, database_url)
+    assert (await call(co, "take_next"))["ok"]
+    ack = await call(kid_socket, "say", {"text": "are you there", "client_id": cid()}, "/chat")
+    assert (await call(co, "delivered", {"conversation_id": conv, "seq": ack["seq"]}))["ok"]
+    await wait_for(lambda: [r for r in kid.received("receipt") if r.get("delivered_seq") == ack["seq"]])
+    other, other_socket = await on_duty(base, people, database_url)
+    refused = await call(other_socket, "delivered", {"conversation_id": conv, "seq": ack["seq"] + 5})
+    assert refused["ok"] is False and refused["error"]["code"] == "not_your_chat"
+    assert not [r for r in kid.received("receipt") if r.get("delivered_seq") == ack["seq"] + 5]

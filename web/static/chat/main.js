@@ -86,6 +86,7 @@ const client = new ChatClient(
     },
     onReceipt(event) {
       transcript.setReadSeq(event.read_seq);
+      transcript.setDeliveredSeq(event.delivered_seq);
     },
     onQueue(event) {
       setBanner(ui.queue, queueText(event));

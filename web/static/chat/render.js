@@ -2,7 +2,7 @@
 
 const TIME_FORMAT = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" });
 const SAFE_LINK_PROTOCOLS = new Set(["https:", "http:", "tel:"]);
-const STATUS_LABELS = { sending: "Sending…", sent: "Sent", read: "Read" };
+const STATUS_LABELS = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read" };
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -137,12 +137,21 @@ export class Transcript {
     }
   }
 
+  setDeliveredSeq(seq) {
+    if (typeof seq === "number" && seq > (this.deliveredSeq || 0)) {
+      this.deliveredSeq = seq;
+      this.refreshStatuses();
+    }
+  }
+
   refreshStatuses() {
     const readUpTo = Math.max(this.readSeq, this.highestOtherSeq - 1);
+    const deliveredUpTo = Math.max(readUpTo, this.deliveredSeq || 0);
     for (const node of this.list.querySelectorAll('.message[data-sender="child"]')) {
       const seq = Number(node.dataset.seq || 0);
       if (!seq) this.#setStatus(node, "sending");
-      else this.#setStatus(node, seq <= readUpTo ? "read" : "sent");
+      else if (seq <= readUpTo) this.#setStatus(node, "read");
+      else this.#setStatus(node, seq <= deliveredUpTo ? "delivered" : "sent");
     }
   }
 

@@ -262,6 +262,10 @@ ui.wrap.addEventListener("submit", async (event) => {
 socket.on("message", (message) => {
   const chat = chats.get(message.conversation_id);
   if (!chat) return;
+  if (message.sender === "child") {
+    // Tells the child's widget the message reached their counsellor ("Delivered").
+    socket.emit("delivered", { conversation_id: message.conversation_id, seq: message.seq });
+  }
   chat.last_activity_at = message.at;
   if (message.conversation_id === current) {
     transcript.add(message);
