@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from transitions.extensions.asyncio import AsyncMachine
 
@@ -200,23 +201,40 @@ class DialogEngine:
             except StaleDataError:
                 # Another process advanced this conversation between our read and write: run the turn again.
                 log.info("conversation %s changed under us, retrying (attempt %s)", conversation_id, attempt + 1)
+            except IntegrityError:
+                # The unique (conversation, client_id) index refused a resend that raced its first copy.
+                duplicate = await self._duplicate(conversation_id, client_id)
+                if duplicate is None:
+                    raise
+                return duplicate
         raise Conflict("busy", "Something went wrong sending that. Please try again.")
+
+    async def _duplicate(self, conversation_id: int, client_id: str) -> Ack | None:
+        async with self.db.read() as session:
+            message = await find_by_client_id(session, conversation_id, client_id)
+        return None if message is None else Ack(seq=message.seq, client_id=client_id, duplicate=True)
 
     async def _child_input(
         self, child_id: int, conversation_id: int, client_id: str, text: str | None, option: str | None
     ) -> Ack:
+        # No look-up for a resent client_id on the way in (one round trip less per message, and on SQLite
+        # fewer hops while holding the write lock): the unique index refuses a second copy when the message is
+        # flushed, before the dialog runs, and child_input answers with the first copy's seq. Refusals that
+        # would hide a resend (the chat closed, the button moved on) look for the first copy first.
         async with self.db.write() as session:
             conv = await lock_conversation(session, conversation_id, child_id=child_id)
-            duplicate = await find_by_client_id(session, conv.id, client_id)
-            if duplicate is not None:
-                return Ack(seq=duplicate.seq, client_id=client_id, duplicate=True)
             if conv.closed_at is not None or conv.state in self.definition.closed_states:
+                if (duplicate := await find_by_client_id(session, conv.id, client_id)) is not None:
+                    return Ack(seq=duplicate.seq, client_id=client_id, duplicate=True)
                 raise Invalid("conversation_closed", "This chat has ended. Refresh to start a new one.")
             now = utcnow()
             turn = Turn(session=session, conv=conv, config=self.config, now=now, services=self.services)
+            stepping = conv.state not in self.definition.quiet_states
             if option is not None:
                 allowed = self.definition.options(conv)
                 if option not in allowed:
+                    if (duplicate := await find_by_client_id(session, conv.id, client_id)) is not None:
+                        return Ack(seq=duplicate.seq, client_id=client_id, duplicate=True)
                     raise Invalid("unknown_option", "That button isn't available any more. Please choose again.")
                 label = dict((o["id"], o["label"]) for o in option_list(allowed))[option]
                 message = append_message(session, conv, sender="child", sender_id=child_id, text=label,
@@ -236,7 +254,9 @@ class DialogEngine:
                     turn.staff_events.append(StaffEvent("risk", {"risk_score": risk_score}, conversation_id=conv.id))
                 trigger = match_intent(text)
             seq = message.seq
-            if conv.state not in self.definition.quiet_states:
+            # Sends the INSERT now, so a resent client_id fails here, before the dialog acts on it.
+            await session.flush()
+            if stepping:
                 if risk_score >= HIGH:
                     turn.say("risk_high", options=("talk", "menu"), contacts=self.config.emergency_contacts)
                     if trigger is None:
@@ -247,7 +267,11 @@ class DialogEngine:
                 await self._fire(turn, trigger)
                 # The bot has read everything up to its own reply.
                 conv.staff_read_seq = conv.last_seq
-            events = self._events(turn, receipt=conv.state not in self.definition.quiet_states)
+            # Text in a counsellor's chat is no dialog step: the state and its options stay as they were, so
+            # no `state` event (three emits fewer per message on the busiest path). A button press always
+            # gets one: the widget clears its buttons when one is pressed.
+            events = self._events(turn, receipt=conv.state not in self.definition.quiet_states,
+                                  state=stepping or option is not None)
         await self.sink.publish(events)
         return Ack(seq=seq, client_id=client_id)
 
@@ -278,10 +302,11 @@ class DialogEngine:
             self.machine.remove_model(model)
         conv.state = model.state
 
-    def _events(self, turn: Turn, receipt: bool = False) -> list[Event]:
+    def _events(self, turn: Turn, receipt: bool = False, state: bool = True) -> list[Event]:
         conv = turn.conv
         events: list[Event] = [MessageEvent(message=v, child_id=conv.child_id) for v in turn.views]
-        events.append(StateEvent(conv.id, conv.child_id, conv.state, self.options_for(conv)))
+        if state:
+            events.append(StateEvent(conv.id, conv.child_id, conv.state, self.options_for(conv)))
         if receipt:
             events.append(ReceiptEvent(conv.id, conv.child_id, conv.staff_read_seq))
         events.extend(turn.staff_events)
