@@ -9,8 +9,6 @@ and decisions stay. The ticket then closes and the child is told in their chat.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -19,6 +17,7 @@ from typing import Any, AsyncIterator, Callable
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
+from bot.background import every
 from bot.audit import SYSTEM, Actor, append
 from bot.db import Database
 from bot.events import Event, EventSink
@@ -161,24 +160,10 @@ class Purger:
 def purge_context(purger: Purger, interval: float = 30.0) -> Callable[[Any], AsyncIterator[None]]:
     """A cleanup_ctx running `run_once` every `interval` seconds; it goes after the database's."""
 
-    async def loop() -> None:
-        while True:
-            try:
-                result = await purger.run_once()
-                if result.images or result.alerts:
-                    log.info("purge pass: %d report(s), %d image(s), %d alert(s)", result.reports, result.images,
-                             result.alerts)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a database hiccup must not end the loop
-                log.warning("purge pass failed (%s); trying again later", type(exc).__name__)
-            await asyncio.sleep(interval)
+    async def one_pass() -> None:
+        result = await purger.run_once()
+        if result.images or result.alerts:
+            log.info("purge pass: %d report(s), %d image(s), %d alert(s)", result.reports, result.images,
+                     result.alerts)
 
-    async def context(app: Any) -> AsyncIterator[None]:
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return context
+    return every("purge pass", interval, one_pass)

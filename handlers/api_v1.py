@@ -7,8 +7,6 @@ the shape documented in OPENAPI below (tests check the two against each other).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import csv
 import io
 import json
@@ -19,7 +17,8 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
-from bot.errors import HavenError, Invalid, NotFound
+from bot.background import every
+from bot.errors import HavenError, Invalid
 from bot.hashlist import HashEntry, HashList, check_hex
 from bot.partners import NOTE_MAX, PartnerInfo, Partners, check_note, check_verdict
 from bot.pdqindex import MAX_RADIUS, LivePdqIndex
@@ -230,29 +229,17 @@ def index_refresh_ctx(index: LivePdqIndex, interval: float = 5.0
     database's own cleanup_ctx.
     """
 
+    built = False
+
     async def keep_fresh() -> None:
-        built = False
-        while True:
-            try:
-                if not built:
-                    await index.rebuild()
-                    built = True
-                else:
-                    await index.refresh()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a database hiccup must not end the refresher
-                log.warning("PDQ index refresh failed (%s); retrying", type(exc).__name__)
-            await asyncio.sleep(interval)
+        nonlocal built
+        if built:
+            await index.refresh()
+        else:
+            await index.rebuild()
+            built = True
 
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(keep_fresh())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return ctx
+    return every("PDQ index refresh", interval, keep_fresh)
 
 
 # --- The OpenAPI document -------------------------------------------------------------------------

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 from typing import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
+from bot.background import every
 from bot.accounts import Accounts
 from bot.errors import Invalid, Unauthorized
 from bot.models.base import utcnow
@@ -76,24 +75,10 @@ def retention_context(protection: DataProtection, accounts: Accounts, retention_
     sweeps at once remove each row once and agree on the result.
     """
 
-    async def loop() -> None:
-        while True:
-            try:
-                result = await run_retention(protection, accounts, retention_days)
-                if any(result.values()):
-                    log.info("retention: %s", ", ".join(f"{k}={v}" for k, v in result.items()))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # a database hiccup must not end the sweeper
-                log.warning("retention sweep failed (%s); trying again later", type(exc).__name__)
-            await asyncio.sleep(interval)
+    async def sweep() -> None:
+        result = await run_retention(protection, accounts, retention_days)
+        if any(result.values()):
+            log.info("retention: %s", ", ".join(f"{k}={v}" for k, v in result.items()))
 
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(loop())
-        yield
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    return ctx
+    return every("retention sweep", interval, sweep)
 

@@ -8,6 +8,7 @@ from typing import Any, AsyncIterator, Callable
 
 from aiohttp import web
 
+from bot.background import every
 from bot.accounts import Accounts, Identity
 from bot.errors import Invalid, NotFound
 from bot.queue import Counselling, check_wrap_up
@@ -45,25 +46,11 @@ def sweeper(counselling: Counselling, engine: DialogEngine,
     # Checking a few times per grace period keeps the overrun small without busy polling.
     interval = max(0.2, min(5.0, grace_seconds / 4))
 
-    async def run() -> None:
-        while True:
-            await asyncio.sleep(interval)
-            try:
-                for conversation_id in await counselling.do_sweep():
-                    await fire_requeued(engine, conversation_id, "connection_lost")
-            except Exception:
-                log.exception("counsellor sweep failed")
+    async def sweep() -> None:
+        for conversation_id in await counselling.do_sweep():
+            await fire_requeued(engine, conversation_id, "connection_lost")
 
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(run())
-        yield
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-
-    return ctx
+    return every("counsellor sweep", interval, sweep, first_delay=interval)
 
 
 class CounsellorNamespace(BaseNamespace):
@@ -298,28 +285,13 @@ class DashboardPusher:
             await self.server.emit("dashboard", data, to=sid, namespace=self.NAMESPACE)
 
     def context(self) -> Callable[[web.Application], AsyncIterator[None]]:
-        """A cleanup_ctx task for the periodic push."""
+        """A cleanup_ctx task for the periodic push; a pending change-push is cancelled at the end too."""
 
-        async def run() -> None:
-            while True:
-                try:
-                    await self.push_local()
-                except Exception:
-                    log.exception("dashboard refresh failed")
-                await asyncio.sleep(self.interval)
-
-        async def ctx(app: web.Application) -> AsyncIterator[None]:
-            task = asyncio.create_task(run())
-            yield
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        def stop_pending() -> None:
             if self._task is not None:
                 self._task.cancel()
 
-        return ctx
+        return every("dashboard refresh", self.interval, self.push_local, on_stop=stop_pending)
 
 
 class SupervisorNamespace(BaseNamespace):
