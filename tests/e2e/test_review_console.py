@@ -52,7 +52,7 @@ def test_an_analyst_reviews_a_report_with_the_keyboard(site, browser, shots) -> 
         expect(review).to_have_url(re.compile(r"/review$"))
         item = review.locator("button.queue-item", has_text=reference)
         expect(item).to_contain_text("0/2 assessed")
-        expect(review.locator("#review-status")).to_have_text("1 report is waiting.")
+        expect(review.locator("#queue-count")).to_have_text("1 report is waiting.")
 
         item.focus()
         review.keyboard.press("Enter")

@@ -6,7 +6,7 @@ import { ImageCards, VERDICTS } from "./review/images.js";
 
 const $ = (id) => document.getElementById(id);
 const ui = {
-  status: $("review-status"), error: $("review-error"), queue: $("queue-list"), empty: $("queue-empty"),
+  status: $("review-status"), queueCount: $("queue-count"), error: $("review-error"), queue: $("queue-list"), empty: $("queue-empty"),
   panel: $("report-panel"), title: $("report-title"), reportStatus: $("report-status"), age: $("report-age"),
   band: $("report-band"), check: $("report-check"), count: $("report-images"), pending: $("pending-line"),
   form: $("decide-form"), reasonField: $("reason-field"), reason: $("decide-reason"),
@@ -64,7 +64,8 @@ async function loadQueue() {
     ui.queue.append(li);
   }
   ui.empty.hidden = reply.reports.length > 0;
-  ui.status.textContent = reply.reports.length === 1 ? "1 report is waiting." : `${reply.reports.length} reports are waiting.`;
+  // Its own element: a queue refresh must not overwrite the confirmation of what the analyst just did.
+  ui.queueCount.textContent = reply.reports.length === 1 ? "1 report is waiting." : `${reply.reports.length} reports are waiting.`;
 }
 
 /* One report --------------------------------------------------------------------------------- */
