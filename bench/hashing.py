@@ -19,7 +19,7 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from bot.images.intake import _DRAFT_LONG_SIDE, check_and_hash
+from bot.images.intake import check_and_hash, decode_for_hashing
 from tests.imagefactory import make_image
 
 KINDS = ("shapes", "noise", "text", "gradient")
@@ -32,10 +32,8 @@ def naive(data: bytes) -> None:
 
 
 def decode_only(data: bytes) -> None:
-    image = Image.open(io.BytesIO(data))
-    ratio = _DRAFT_LONG_SIDE / max(image.size)
-    image.draft("RGB", (max(1, int(image.width * ratio)), max(1, int(image.height * ratio))))
-    image.load()
+    """The pipeline's own decode step (for these photos: JPEG luma at 1/8 scale), nothing else."""
+    decode_for_hashing(Image.open(io.BytesIO(data)))
 
 
 def pipeline(data: bytes) -> None:
@@ -157,7 +155,7 @@ def main() -> None:
     rates = {
         "pipeline (check_and_hash)": rate(pipeline, images, args.rounds),
         "naive (full decode + pdqhash + imagehash.phash)": rate(naive, images, 1),
-        "lower bound (draft decode alone)": rate(decode_only, images, args.rounds),
+        "lower bound (the same reduced decode alone)": rate(decode_only, images, args.rounds),
     }
     for name, value in rates.items():
         print(f"{name:50s} {value:8.1f} images/s")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -18,8 +19,18 @@ def _hash_in_worker(data: bytes, max_bytes: int, max_pixels: int) -> ImageHashes
     return check_and_hash(data, max_bytes=max_bytes, max_pixels=max_pixels)
 
 
+# Decoding is batch work; chat is not. Workers run at a lower CPU priority so that, on
+# a machine with as many busy workers as cores, the event loop still gets the CPU the
+# moment a message arrives (bench/hashing.py measures chat round trips meanwhile).
+WORKER_NICENESS = 10
+
+
 def _warm_up() -> None:
-    """Import the decoders once per worker, not on its first image."""
+    """Lower this worker's CPU priority and import the decoders once, not on its first image."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except OSError:
+        pass  # not allowed here: the worker runs at the server's priority
     import bot.images.intake  # noqa: F401
 
 

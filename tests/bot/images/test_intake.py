@@ -164,7 +164,15 @@ def test_reduced_scale_pdq_stays_close_to_full_resolution(big_jpegs: dict[str, b
             continue
         distances[name] = hamming_hex(hashes.pdq, bits_to_hex(bits))
     assert len(distances) >= 6
+    # The bar is 10; measured at 2 (1/8-scale luma through PDQ's own blur weights).
     assert max(distances.values()) <= 10, distances
+
+
+def test_reduced_scale_phash_stays_close_to_full_resolution(big_jpegs: dict[str, bytes]) -> None:
+    for name, data in big_jpegs.items():
+        full = Image.open(io.BytesIO(data)).convert("RGB")
+        hashes = check_and_hash(data, max_bytes=MAX_BYTES, max_pixels=MAX_PIXELS)
+        assert hamming_hex(hashes.phash, PHash().hash_from_image(full)) <= 8, name
 
 
 def test_hash_file_gives_the_cli_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

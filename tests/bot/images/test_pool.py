@@ -114,3 +114,18 @@ def test_any_bytes_give_hashes_or_an_intake_error(fuzz_pool: HashingPool, data: 
         assert error.code in ACCEPTED_CODES
     else:
         assert isinstance(outcome, ImageHashes)
+
+
+def worker_niceness(data: bytes, max_bytes: int, max_pixels: int) -> ImageHashes:
+    """Reports the worker's CPU priority in place of a hash."""
+    raise IntakeError("image_corrupt", str(os.nice(0)))
+
+
+async def test_workers_run_at_a_lower_cpu_priority_than_the_server() -> None:
+    hashing = HashingPool(workers=1, timeout_s=10, worker=worker_niceness)
+    try:
+        with pytest.raises(IntakeError) as caught:
+            await hashing.hash(b"anything", MAX_BYTES, MAX_PIXELS)
+    finally:
+        hashing.close()
+    assert int(caught.value.message) >= os.nice(0) + 1
