@@ -10,6 +10,7 @@ import logging
 import secrets
 import sys
 from pathlib import Path
+from typing import Any
 
 from config import Settings, SettingsError, load_settings
 
@@ -107,6 +108,26 @@ async def _enable_totp(settings: Settings, usernames: list[str]) -> list[tuple[s
         await engine.dispose()
 
 
+# Young-generation size for the cyclic garbage collector. With Python's default (700) a busy chat server
+# collects every few hundred allocations, promotes whatever is in flight at that instant, and then runs a
+# full collection over every live socket's objects about once a second, each 100-130 ms on this machine:
+# the whole tail of chat latency (bench/chat_load.py: p99 98-147 ms at 500 chats; with this, 61 ms).
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def _tune_garbage_collector(app: Any) -> None:
+    """Collect less often, and leave what start-up built (modules, mappers, settings) out of every pass."""
+    import gc
+
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 10)
+
+    async def freeze(_app: Any) -> None:
+        gc.collect()
+        gc.freeze()
+
+    app.on_startup.append(freeze)
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -130,6 +151,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
                     print(f"  {name:<18} key: {secret}  ({uri})")
             print()
     app = create_app(settings)
+    _tune_garbage_collector(app)
     print(f"Haven is running at http://{settings.host}:{settings.port}/  (Ctrl+C to stop)", flush=True)
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None, access_log_class=QuietAccessLogger)

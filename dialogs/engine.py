@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Sequence
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 from transitions.extensions.asyncio import AsyncMachine
 
+from bot.appender import MessageAppender, Outcome
 from bot.conversations import (
     ConversationView,
     append_message,
@@ -31,6 +33,8 @@ from dialogs.intents import match_intent
 from dialogs.words import LINKS, SAY, option_list
 
 log = logging.getLogger(__name__)
+
+QUIET_HINTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -156,6 +160,16 @@ class DialogEngine:
         self.config = config
         self.services = services
         self.machine = definition.build_machine()
+        self.appender = MessageAppender(db)
+        # Which conversations were last seen in a quiet state, so text to the bot skips the shared write
+        # it would only be turned away from. A hint: the shared write checks the state itself.
+        self._quiet: OrderedDict[int, bool] = OrderedDict()
+
+    def _note_state(self, conversation_id: int, state: str) -> None:
+        self._quiet[conversation_id] = state in self.definition.quiet_states
+        self._quiet.move_to_end(conversation_id)
+        if len(self._quiet) > QUIET_HINTS:
+            self._quiet.popitem(last=False)
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -195,6 +209,22 @@ class DialogEngine:
         option: str | None = None,
     ) -> Ack:
         """Store what the child sent, let the bot answer, commit, then publish. Idempotent per client_id."""
+        if text is not None and self._quiet.get(conversation_id, True) and self.definition.quiet_states:
+            # Text to a counsellor, the busiest write: stored in a shared transaction when it is the plain case.
+            assessment = assess(text)
+            appended = await self.appender.append_child_text(
+                conversation_id, child_id, text, client_id, assessment.score, self.definition.quiet_states)
+            if appended.outcome is Outcome.NOT_HERE:
+                self._quiet[conversation_id] = False
+            if appended.outcome is Outcome.DUPLICATE:
+                return Ack(seq=appended.seq, client_id=client_id, duplicate=True)
+            if appended.outcome is Outcome.STORED:
+                assert appended.view is not None
+                events: list[Event] = [MessageEvent(message=appended.view, child_id=child_id)]
+                if appended.risk_raised:
+                    events.append(StaffEvent("risk", {"risk_score": assessment.score}, conversation_id=conversation_id))
+                await self.sink.publish(events)
+                return Ack(seq=appended.seq, client_id=client_id)
         for attempt in range(4):
             try:
                 return await self._child_input(child_id, conversation_id, client_id, text, option)
@@ -272,6 +302,7 @@ class DialogEngine:
             # gets one: the widget clears its buttons when one is pressed.
             events = self._events(turn, receipt=conv.state not in self.definition.quiet_states,
                                   state=stepping or option is not None)
+            self._note_state(conv.id, conv.state)
         await self.sink.publish(events)
         return Ack(seq=seq, client_id=client_id)
 
@@ -284,6 +315,7 @@ class DialogEngine:
             await self._fire(turn, trigger)
             view = ConversationView.of(conv)
             events = self._events(turn)
+        self._note_state(view.id, view.state)
         await self.sink.publish(events)
         return view
 

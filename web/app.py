@@ -53,6 +53,7 @@ from web.middlewares import (
     identity_middleware,
     security_headers_middleware,
 )
+from web.pubsub import PipelinedRedisManager
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +145,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     )
 
     if settings.redis_url:
-        manager: socketio.AsyncManager | None = socketio.AsyncRedisManager(
+        manager: socketio.AsyncManager | None = PipelinedRedisManager(
             settings.redis_url, channel=settings.redis_channel)
     else:
         manager = None

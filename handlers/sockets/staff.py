@@ -281,8 +281,9 @@ class DashboardPusher:
         if self.server is None:
             return
         data = snapshot.as_dict()
+        # This process's supervisors only (every process refreshes its own): not through Redis.
         for sid, _ in list(self.server.manager.get_participants(self.NAMESPACE, self.ROOM)):
-            await self.server.emit("dashboard", data, to=sid, namespace=self.NAMESPACE)
+            await self.server.emit("dashboard", data, to=sid, namespace=self.NAMESPACE, ignore_queue=True)
 
     def context(self) -> Callable[[web.Application], AsyncIterator[None]]:
         """A cleanup_ctx task for the periodic push; a pending change-push is cancelled at the end too."""
