@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -45,16 +47,60 @@ def make_sessions(engine: AsyncEngine) -> Sessions:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
+class WriteLock:
+    """An asyncio lock whose waiters go in by priority (lower first), then in arrival order.
+
+    On SQLite every write waits its turn for the one writer. Chat is someone waiting on the other
+    end; storing an uploaded image's record is not, and a child's upload already takes seconds. With
+    20 uploads being hashed the upload writes kept the lock busy, and a chat message queued behind
+    thirty of them (bench/hashing.py: p50 131 ms); now it waits for at most the one being written.
+    """
+
+    def __init__(self) -> None:
+        self._locked = False
+        self._waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+        self._arrivals = itertools.count()
+
+    def locked(self) -> bool:
+        return self._locked
+
+    async def acquire(self, priority: int = 0) -> None:
+        if not self._locked and not self._waiters:
+            self._locked = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(self._waiters, (priority, next(self._arrivals), turn))
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # handed the lock just as we were cancelled: pass it on
+            raise
+
+    def release(self) -> None:
+        while self._waiters:
+            _, _, turn = heapq.heappop(self._waiters)
+            if not turn.done():
+                turn.set_result(None)  # the lock passes straight to the next waiter
+                return
+        self._locked = False
+
+
+URGENT = 0
+BACKGROUND = 10
+
+
 class Database:
     """The engine plus a session factory, and one write path that suits the backend.
 
     SQLite allows one writer at a time; two overlapping write transactions in one process would
-    make one fail with "database is locked". So on SQLite writes queue on an asyncio lock (the
-    embedded default is one process); PostgreSQL takes them concurrently under row locks.
+    make one fail with "database is locked". So on SQLite writes queue on a WriteLock (the embedded
+    default is one process), background writes after urgent ones; PostgreSQL takes them concurrently
+    under row locks.
     """
 
     def __init__(self, engine: AsyncEngine | None = None) -> None:
-        self._write_lock: asyncio.Lock | None = None
+        self._write_lock: WriteLock | None = None
         self.sqlite = False
         if engine is not None:
             self.bind(engine)
@@ -64,13 +110,14 @@ class Database:
         self.engine = engine
         self.sessions: Sessions = make_sessions(engine)
         self.sqlite = engine.dialect.name == "sqlite"
-        self._write_lock = asyncio.Lock() if self.sqlite else None
+        self._write_lock = WriteLock() if self.sqlite else None
 
     def read(self) -> AsyncSession:
         return self.sessions()
 
-    def write(self) -> "_WriteTransaction":
-        return _WriteTransaction(self)
+    def write(self, *, background: bool = False) -> "_WriteTransaction":
+        """A write transaction; `background` ones (upload records) let waiting chat writes go first on SQLite."""
+        return _WriteTransaction(self, BACKGROUND if background else URGENT)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -79,13 +126,14 @@ class Database:
 class _WriteTransaction:
     """`async with db.write() as session:` commits on success, rolls back on error."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, priority: int = URGENT) -> None:
         self._db = db
+        self._priority = priority
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> AsyncSession:
         if self._db._write_lock is not None:
-            await self._db._write_lock.acquire()
+            await self._db._write_lock.acquire(self._priority)
         try:
             self._session = self._db.sessions()
             await self._session.begin()

@@ -152,7 +152,8 @@ class _Main:
         return positions[counts[:, 0] + counts[:, 1] <= max_distance]  # uint8 is enough: at most 128
 
 
-def _distances(hashes: np.ndarray, query: np.ndarray) -> np.ndarray:
+def pdq_distances(hashes: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Hamming distance from one PDQ (4 uint64 words) to each row of an (n, 4) array."""
     counts = np.bitwise_count(hashes ^ query)
     # Adding four columns is several times faster than a reduction along axis 1.
     return counts[:, 0].astype(np.uint16) + counts[:, 1] + counts[:, 2] + counts[:, 3]
@@ -223,12 +224,12 @@ class PdqIndex:
         near = main.near(query, max_distance)
         if len(near):
             rows = np.take(main.hashes, near, axis=0)  # much faster than fancy indexing here
-            d = _distances(rows, query)
+            d = pdq_distances(rows, query)
             keep = d <= max_distance
             found.append(rows[keep])
             dists.append(d[keep])
         if len(delta):
-            d = _distances(delta, query)
+            d = pdq_distances(delta, query)
             keep = d <= max_distance
             found.append(delta[keep])
             dists.append(d[keep])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
@@ -13,7 +12,6 @@ from typing import Any, AsyncIterator, Callable
 from aiohttp import BodyPartReader, web
 
 from bot.errors import HavenError, Invalid
-from bot.images.intake import ImageHashes, check_and_hash
 from bot.images.pool import HashingPool
 from bot.images.vault import Vault, VaultError, load_or_create_master_key
 from bot.ratelimits import RateLimits
@@ -28,13 +26,6 @@ CHUNK = 64 * 1024
 OVERHEAD_PER_FILE = 16 * 1024
 HASH_TIMEOUT_S = 30.0
 MAX_FIELDS = 8
-
-
-def hash_at_low_priority(data: bytes, max_bytes: int, max_pixels: int) -> ImageHashes:
-    """The pool's worker, niced: decoding must never take CPU from the event loop that answers chats."""
-    if os.getpriority(os.PRIO_PROCESS, 0) < 10:
-        os.setpriority(os.PRIO_PROCESS, 0, 10)
-    return check_and_hash(data, max_bytes=max_bytes, max_pixels=max_pixels)
 
 
 async def _read_capped(part: BodyPartReader, cap: int, too_big: TooLarge) -> bytes:
@@ -178,7 +169,7 @@ def uploads_context(
                 raise VaultError(f"the master key file {master_key_file} does not exist")
             key = await asyncio.to_thread(load_or_create_master_key, master_key_file)
         vault = Vault(key, vault_dir)
-        pool = HashingPool(workers=workers, timeout_s=HASH_TIMEOUT_S, worker=hash_at_low_priority)
+        pool = HashingPool(workers=workers, timeout_s=HASH_TIMEOUT_S)
         reports.attach(pool, vault)
         removed = await reports.do_sweep_vault(vault_dir)
         if removed:

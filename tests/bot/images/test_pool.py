@@ -117,15 +117,20 @@ def test_any_bytes_give_hashes_or_an_intake_error(fuzz_pool: HashingPool, data: 
 
 
 def worker_niceness(data: bytes, max_bytes: int, max_pixels: int) -> ImageHashes:
-    """Reports the worker's CPU priority in place of a hash."""
-    raise IntakeError("image_corrupt", str(os.nice(0)))
+    """Reports the worker's CPU priority and BLAS thread counts in place of a hash."""
+    from threadpoolctl import threadpool_info
+
+    threads = sorted({pool["num_threads"] for pool in threadpool_info()})
+    raise IntakeError("image_corrupt", f"{os.nice(0)} {threads}")
 
 
-async def test_workers_run_at_a_lower_cpu_priority_than_the_server() -> None:
+async def test_workers_run_at_a_lower_cpu_priority_on_one_maths_thread() -> None:
     hashing = HashingPool(workers=1, timeout_s=10, worker=worker_niceness)
     try:
         with pytest.raises(IntakeError) as caught:
             await hashing.hash(b"anything", MAX_BYTES, MAX_PIXELS)
     finally:
         hashing.close()
-    assert int(caught.value.message) >= os.nice(0) + 1
+    niceness, threads = caught.value.message.split(" ", 1)
+    assert int(niceness) >= os.nice(0) + 1
+    assert threads == "[1]"
