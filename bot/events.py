@@ -59,6 +59,9 @@ class MessageView:
 class MessageEvent:
     message: MessageView
     child_id: int
+    # The connection a child's own message came from: it has the acknowledgement with the seq, so the
+    # sink need not echo the message back there (the child's other tabs still get it). Opaque to bot/.
+    origin: str | None = None
 
 
 @dataclass(frozen=True)

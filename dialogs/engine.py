@@ -207,8 +207,12 @@ class DialogEngine:
         client_id: str,
         text: str | None = None,
         option: str | None = None,
+        origin: str | None = None,
     ) -> Ack:
-        """Store what the child sent, let the bot answer, commit, then publish. Idempotent per client_id."""
+        """Store what the child sent, let the bot answer, commit, then publish. Idempotent per client_id.
+
+        `origin` names the connection it came from, which is not sent its own message back (it has the ack).
+        """
         if text is not None and self._quiet.get(conversation_id, True) and self.definition.quiet_states:
             # Text to a counsellor, the busiest write: stored in a shared transaction when it is the plain case.
             assessment = assess(text)
@@ -220,7 +224,7 @@ class DialogEngine:
                 return Ack(seq=appended.seq, client_id=client_id, duplicate=True)
             if appended.outcome is Outcome.STORED:
                 assert appended.view is not None
-                events: list[Event] = [MessageEvent(message=appended.view, child_id=child_id)]
+                events: list[Event] = [MessageEvent(message=appended.view, child_id=child_id, origin=origin)]
                 if appended.risk_raised:
                     events.append(StaffEvent("risk", {"risk_score": assessment.score}, conversation_id=conversation_id))
                 await self.sink.publish(events)

@@ -29,7 +29,8 @@ class SocketSink:
                 room = f"conv:{view.conversation_id}"
                 if view.visibility == "all":
                     # The only path a message takes to a child, and it refuses staff-only views.
-                    await self.sio.emit("message", view.for_child(), room=room, namespace="/chat")
+                    await self.sio.emit("message", view.for_child(), room=room, namespace="/chat",
+                                        skip_sid=event.origin)
                 staff = view.for_staff()
                 for namespace in STAFF_NAMESPACES:
                     await self.sio.emit("message", staff, room=room, namespace=namespace)

@@ -53,7 +53,7 @@ from web.middlewares import (
     identity_middleware,
     security_headers_middleware,
 )
-from web.pubsub import PipelinedRedisManager
+from web.pubsub import LocalManager, PipelinedRedisManager
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +148,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
         manager: socketio.AsyncManager | None = PipelinedRedisManager(
             settings.redis_url, channel=settings.redis_channel)
     else:
-        manager = None
+        manager = LocalManager()
     sio = socketio.AsyncServer(
         async_mode="aiohttp",
         cors_allowed_origins=list(settings.allowed_origins),

@@ -1,4 +1,4 @@
-"""socket.io across processes through Redis, with what goes between the processes sent in batches."""
+"""socket.io client managers: one process on its own, or several through Redis with batched publishing."""
 
 from __future__ import annotations
 
@@ -11,6 +11,26 @@ from typing import Any
 import socketio
 
 log = logging.getLogger(__name__)
+
+
+def _nobody_in(manager: socketio.AsyncManager, namespace: str | None, room: Any) -> bool:
+    """True when a named room has no socket on this process (python-socketio would still encode the packet)."""
+    return isinstance(room, str) and not manager.rooms.get(namespace or "/", {}).get(room)
+
+
+class LocalManager(socketio.AsyncManager):
+    """python-socketio's in-process manager, minus the work of encoding emits to rooms nobody is in.
+
+    Every chat message is also emitted to the supervisors' room for its conversation, which is empty
+    unless a supervisor is reading that chat.
+    """
+
+    async def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
+                   callback: Any = None, to: Any = None, **kwargs: Any) -> Any:
+        if _nobody_in(self, namespace, to or room):
+            return None
+        return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to,
+                                  **kwargs)
 
 
 class PipelinedRedisManager(socketio.AsyncRedisManager):
@@ -87,8 +107,7 @@ class PipelinedRedisManager(socketio.AsyncRedisManager):
                 yield data  # from a stock manager (an operator's script, say)
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        room = message.get("room")
-        if isinstance(room, str) and not self.rooms.get(message.get("namespace") or "/", {}).get(room):
+        if _nobody_in(self, message.get("namespace"), message.get("room")):
             return  # nobody in that room on this process: nothing to encode or send
         if message.get("host_id") == self.host_id:
             await super()._handle_emit(message)  # our own emit: the emitter waits for its sends, as before

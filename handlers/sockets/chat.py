@@ -69,7 +69,7 @@ class ChatNamespace(BaseNamespace):
         if option:
             ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, option=value)
         else:
-            ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, text=value)
+            ack = await self.engine.child_input(user_id, conv_id, client_id=client_id, text=value, origin=sid)
         if not ack.duplicate:
             self.metrics.messages.labels("child").inc()
             self.metrics.step_seconds.observe(time.perf_counter() - started)
