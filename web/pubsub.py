@@ -13,9 +13,15 @@ import socketio
 log = logging.getLogger(__name__)
 
 
-def _nobody_in(manager: socketio.AsyncManager, namespace: str | None, room: Any) -> bool:
-    """True when a named room has no socket on this process (python-socketio would still encode the packet)."""
-    return isinstance(room, str) and not manager.rooms.get(namespace or "/", {}).get(room)
+def _nobody_in(manager: socketio.AsyncManager, namespace: str | None, room: Any, skip_sid: Any = None) -> bool:
+    """True when a named room has no socket on this process but the skipped one (python-socketio would still
+    encode the packet): a child's own message, in a chat open in one tab only, goes to nobody else."""
+    if not isinstance(room, str):
+        return False
+    members = manager.rooms.get(namespace or "/", {}).get(room)
+    if not members:
+        return True
+    return isinstance(skip_sid, str) and len(members) == 1 and skip_sid in members
 
 
 class LocalManager(socketio.AsyncManager):
@@ -27,7 +33,7 @@ class LocalManager(socketio.AsyncManager):
 
     async def emit(self, event: str, data: Any, namespace: str, room: Any = None, skip_sid: Any = None,
                    callback: Any = None, to: Any = None, **kwargs: Any) -> Any:
-        if _nobody_in(self, namespace, to or room):
+        if _nobody_in(self, namespace, to or room, skip_sid):
             return None
         return await super().emit(event, data, namespace, room=room, skip_sid=skip_sid, callback=callback, to=to,
                                   **kwargs)
@@ -107,7 +113,7 @@ class PipelinedRedisManager(socketio.AsyncRedisManager):
                 yield data  # from a stock manager (an operator's script, say)
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
-        if _nobody_in(self, message.get("namespace"), message.get("room")):
+        if _nobody_in(self, message.get("namespace"), message.get("room"), message.get("skip_sid")):
             return  # nobody in that room on this process: nothing to encode or send
         if message.get("host_id") == self.host_id:
             await super()._handle_emit(message)  # our own emit: the emitter waits for its sends, as before

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections import deque
 from http.cookies import SimpleCookie
 from typing import Any, Awaitable, Callable
 
@@ -96,7 +97,7 @@ class BaseNamespace(socketio.AsyncNamespace):
         if identity.role not in self.roles:
             raise Refused("wrong_role")
         await self.save_session(sid, {"user_id": identity.user_id, "role": identity.role,
-                                      "username": identity.username, "sent": []})
+                                      "username": identity.username})
         await self.enter_room(sid, f"user:{identity.user_id}")
         self.metrics.sockets.labels(self.namespace).inc()
         await self.connected(sid, identity)
@@ -113,13 +114,15 @@ class BaseNamespace(socketio.AsyncNamespace):
 
     async def check_rate(self, sid: str) -> None:
         """A sliding one-minute window per socket: enough for typing fast, not for flooding."""
-        async with self.session(sid) as session:
-            now = time.monotonic()
-            sent = [t for t in session.get("sent", []) if now - t < 60.0]
-            if len(sent) >= self.per_minute:
-                wait = int(60 - (now - sent[0])) + 1
-                session["sent"] = sent
-                raise TooMany("rate_limited", f"You're sending messages very fast. Please wait {wait} seconds.",
-                              retry_after=wait)
-            sent.append(now)
-            session["sent"] = sent
+        session = await self.get_session(sid)
+        # The session dict lives in this process and is changed in place. The window is made on the first
+        # message, so an idle socket does not carry one.
+        sent: deque[float] = session.setdefault("sent", deque())
+        now = time.monotonic()
+        while sent and now - sent[0] >= 60.0:
+            sent.popleft()
+        if len(sent) >= self.per_minute:
+            wait = int(60 - (now - sent[0])) + 1
+            raise TooMany("rate_limited", f"You're sending messages very fast. Please wait {wait} seconds.",
+                          retry_after=wait)
+        sent.append(now)
