@@ -8,6 +8,7 @@ with bot/images/intake.check_and_hash (what `run.py hash` prints) for the same b
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import io
 import urllib.request
@@ -18,7 +19,8 @@ import pytest
 from PIL import Image
 
 from bot.images.hashing import hamming_hex
-from bot.images.intake import check_and_hash
+from bot.images.intake import check_and_hash, reduction_for
+from bot.reports import LOW_PDQ_QUALITY
 from tests.imagefactory import draw, encode, make_heic, png_claiming, text_file
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +52,8 @@ def _save(image: Image.Image, fmt: str, **options: Any) -> bytes:
     return out.getvalue()
 
 
-def pictures() -> list[tuple[str, str, bytes]]:
+@functools.cache
+def pictures() -> tuple[tuple[str, str, bytes], ...]:
     """(name, format, bytes): sizes from 64 px to 12 MP, JPEG/PNG/WebP/GIF, orientations 1-8, grey, palette, alpha."""
     made: list[tuple[str, str, bytes]] = []
 
@@ -108,7 +111,7 @@ def pictures() -> list[tuple[str, str, bytes]]:
     add("png-alpha-2000x1500", "PNG", _save(_with_alpha(draw(2000, 1500, "shapes", 81), 81), "PNG"))
     add("webp-alpha-lossless-500", "WEBP", _save(_with_alpha(draw(500, 500, "text", 82), 82), "WEBP", lossless=True, exact=True))
     add("webp-alpha-lossy-800x600", "WEBP", _save(_with_alpha(draw(800, 600, "gradient", 83), 83), "WEBP", quality=80))
-    return made
+    return tuple(made)
 
 
 def fingerprint(page: Any, name: str, mime: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -138,7 +141,13 @@ def page(site: Any, context: Any) -> Any:
     page.route(f"**{FIXTURE}*", lambda route: route.fulfill(
         body=served[route.request.url.rsplit("/", 1)[1]], content_type="application/octet-stream"))
     page.workers_seen = []  # type: ignore[attr-defined]
-    page.on("worker", lambda worker: page.workers_seen.append(worker.url))  # type: ignore[attr-defined]
+    page.workers_closed = []  # type: ignore[attr-defined]
+
+    def seen(worker: Any) -> None:
+        page.workers_seen.append(worker.url)
+        worker.on("close", lambda closed: page.workers_closed.append(closed.url))
+
+    page.on("worker", seen)
     page.goto(site.base_url + "/chat")
     page.served = served  # type: ignore[attr-defined]
     return page
@@ -180,6 +189,35 @@ def test_browser_fingerprints_agree_with_the_server(page: Any) -> None:
         if distance or mine != theirs:
             print(f"  {name}: {distance} bits, quality {mine} vs {theirs}")
     assert any(url.endswith("/static/chat/fingerprint/worker.js") for url in page.workers_seen)
+
+
+def test_without_a_scaled_jpeg_decoder_big_jpegs_stay_close(page: Any) -> None:
+    """Safari has no ImageDecoder: a big JPEG is decoded in full and averaged, not scaled in the DCT
+    as the server's draft mode does. Still within 4 bits wherever PDQ trusts its own hash."""
+    def without_image_decoder(route: Any) -> None:
+        response = route.fetch()
+        route.fulfill(response=response, body="self.ImageDecoder = undefined;\n" + response.text())
+
+    page.route("**/static/chat/fingerprint/worker.js", without_image_decoder)
+    page.reload()
+    distances = []
+    for name, fmt, data in pictures():
+        server = check_and_hash(data)
+        if fmt != "JPEG" or reduction_for(server.width, server.height) == 1:
+            continue  # only JPEGs hashed from a shrunk copy take another road without ImageDecoder
+        page.served[name] = data
+        answer = fingerprint(page, name, MIME[fmt])
+        assert answer["ok"], (name, answer)
+        got = answer["result"]
+        assert (got["md5"], got["sha1"], got["sha256"]) == (server.md5, server.sha1, server.sha256), name
+        distance = hamming_hex(got["pdq"], server.pdq)
+        distances.append((name, distance, server.pdq_quality))
+        if server.pdq_quality >= LOW_PDQ_QUALITY:
+            assert distance <= PDQ_BITS, (name, distance)
+        del page.served[name]
+    assert len(distances) >= 8
+    print("\nwithout ImageDecoder, PDQ distance (bits, server quality): "
+          + ", ".join(f"{name} {distance} (q{quality})" for name, distance, quality in distances))
 
 
 def test_the_page_keeps_running_while_a_12_megapixel_picture_is_fingerprinted(page: Any) -> None:
@@ -270,6 +308,14 @@ def test_cancel_stops_the_worker(page: Any) -> None:
         FIXTURE + "big.png",
     )
     assert answer == {"first": "cancelled", "second": "cancelled", "third": 64}
+    # The cancelled fingerprint's worker was ended (its decoded picture with it); the third had a new one.
+    worker_url = page.workers_seen[0]
+    for _ in range(50):  # the close event reaches Playwright a moment after terminate()
+        if worker_url in page.workers_closed:
+            break
+        page.wait_for_timeout(100)
+    assert worker_url in page.workers_closed
+    assert page.workers_seen.count(worker_url) == 2
 
 
 def test_only_the_fingerprint_worker_may_compile_webassembly(site: Any) -> None:

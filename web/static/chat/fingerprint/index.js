@@ -35,40 +35,53 @@ export class FingerprintError extends Error {
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 const LIMITS = ["maxBytes", "maxPixels", "maxVideoBytes"];
+// One worker, kept while files keep coming: a second photo skips loading the modules and finds the
+// hashing code already compiled. Idle for this long, it goes, and with it any memory it held.
+const IDLE_MS = 60_000;
+let worker = null;
+let idle = 0;
 let queue = Promise.resolve();
+
+function endWorker() {
+  clearTimeout(idle);
+  if (worker) worker.terminate();
+  worker = null;
+}
 
 function runInWorker(file, options, onProgress, signal) {
   return new Promise((resolve, reject) => {
-    let worker;
+    clearTimeout(idle);
     try {
-      worker = new Worker(WORKER_URL, { type: "module" });
+      worker = worker || new Worker(WORKER_URL, { type: "module" });
     } catch {
       reject(new FingerprintError("unsupported_browser"));
       return;
     }
-    const finish = (settle, value) => {
-      // Ending the worker frees the decoded picture at once, finished or cancelled.
-      worker.terminate();
+    const current = worker;
+    const finish = (settle, value, keep) => {
+      current.onmessage = current.onerror = null;
       if (signal) signal.removeEventListener("abort", abort);
+      if (keep) idle = setTimeout(endWorker, IDLE_MS);
+      else endWorker(); // cancelled or broken: ending the worker frees the decoded picture at once
       settle(value);
     };
-    const abort = () => finish(reject, new FingerprintError("cancelled"));
+    const abort = () => finish(reject, new FingerprintError("cancelled"), false);
     if (signal) signal.addEventListener("abort", abort, { once: true });
-    worker.onmessage = ({ data }) => {
+    current.onmessage = ({ data }) => {
       if (data.type === "progress") {
         if (onProgress) onProgress({ stage: data.stage, fraction: data.fraction });
       } else if (data.type === "done") {
-        finish(resolve, Object.freeze(data.result));
+        finish(resolve, Object.freeze(data.result), true);
       } else {
-        finish(reject, new FingerprintError(data.code));
+        finish(reject, new FingerprintError(data.code), true);
       }
     };
-    worker.onerror = (event) => {
+    current.onerror = (event) => {
       // The worker's modules did not load or run here (an old browser).
       event.preventDefault();
-      finish(reject, new FingerprintError("unsupported_browser"));
+      finish(reject, new FingerprintError("unsupported_browser"), false);
     };
-    worker.postMessage({ file, options });
+    current.postMessage({ file, options });
   });
 }
 

@@ -20,8 +20,8 @@ import { Refusal } from "./refusal.js";
 const STRIP_BYTES = 4 * 1024 * 1024;
 const JPEG_MAX_DRAFT = 8;
 const RGB_ORDER = { RGBA: [0, 1, 2], RGBX: [0, 1, 2], BGRA: [2, 1, 0], BGRX: [2, 1, 0] };
+const MIME = { JPEG: "image/jpeg", PNG: "image/png", GIF: "image/gif", WEBP: "image/webp", HEIF: "image/heic" };
 const YUV_FORMATS = new Set(["I420", "I420A", "I422", "I422A", "I444", "I444A", "NV12"]);
-
 
 /** Pillow's multiplier for a mean of n values (Reduce.c division_UINT32, in 32-bit floats). */
 function reduceMultiplier(n) {
@@ -38,14 +38,12 @@ class BlockMeans {
     this.height = height;
     this.scale = scale;
     this.emit = emit;
-    this.columns = Math.ceil(width / scale);
-    this.sums = new Uint32Array(this.columns);
-    this.out = new Uint8Array(this.columns);
+    this.sums = new Uint32Array(Math.ceil(width / scale));
+    this.out = new Uint8Array(this.sums.length);
     this.rowsIn = 0;
     this.blockRow = 0;
-    const edge = width % scale;
     this.fullColumns = Math.floor(width / scale);
-    this.edgeWidth = edge;
+    this.edgeWidth = width % scale;
   }
 
   /** Add one full-resolution row of integer luma (Uint8Array of `width`). */
@@ -160,11 +158,10 @@ export async function decodeLuma(bytes, format, header, scaleFor, sink, onProgre
     const scale = scaleFor(header.width, header.height);
     if (scale > 1 && (await jpegReduced(bytes, header, scale, sink))) return;
   }
-  const type = { JPEG: "image/jpeg", PNG: "image/png", GIF: "image/gif", WEBP: "image/webp", HEIF: "image/heic" }[format];
   if (typeof createImageBitmap !== "function") throw new Refusal("unsupported_browser");
   let bitmap;
   try {
-    bitmap = await createImageBitmap(new Blob([bytes], { type }), {
+    bitmap = await createImageBitmap(new Blob([bytes], { type: MIME[format] }), {
       premultiplyAlpha: "none", colorSpaceConversion: "none", imageOrientation: "from-image",
     });
   } catch {
@@ -233,9 +230,9 @@ async function jpegReduced(bytes, header, scale, sink) {
     const rect = frame.visibleRect;
     if (rect.width !== width || rect.height !== height) return false;
     const plane = new Uint8Array(width * height);
-    if (YUV_FORMATS.has(frame.format)) {
+    if (YUV_FORMATS.has(frame.format) && !marked) {
       // A JPEG's Y is full-range luma: what the server's decoder hands back in "L" mode. (A marked
-      // copy is RGB to the decoder, so this is an unmarked one handed back as planes.)
+      // copy is RGB to the decoder: planes made from it would not hold Y, so they are not used.)
       const all = new Uint8Array(frame.allocationSize());
       const [{ offset, stride }] = await frame.copyTo(all);
       for (let y = 0; y < height; y++) {
