@@ -96,6 +96,16 @@ def pictures() -> tuple[tuple[str, str, bytes], ...]:
     add("png-grey-1600x1200", "PNG", encode(draw(1600, 1200, "gradient", 62).convert("L"), "PNG"))
     add("png-grey-alpha-400x400", "PNG", _save(_with_alpha(draw(400, 400, "shapes", 63), 63).convert("LA"), "PNG"))
     add("png-bilevel-300x300", "PNG", encode(draw(300, 300, "shapes", 64).convert("1"), "PNG"))
+    # 16 bits a sample: the server stretches grey to its maximum; the browser has the top 8 bits.
+    deep = np.asarray(draw(1600, 1200, "shapes", 65).convert("L")).astype(np.uint16) * 150 + 7
+    add("png-16bit-grey-1600x1200", "PNG", _save(Image.fromarray(deep), "PNG"))
+
+    # Other JPEG codings: CMYK, progressive, no chroma subsampling; and an animated WebP's first frame.
+    add("jpeg-cmyk-640x480", "JPEG", _save(draw(640, 480, "noise", 66).convert("CMYK"), "JPEG", quality=90))
+    add("jpeg-progressive-2400x1800", "JPEG", _save(draw(2400, 1800, "noise", 67), "JPEG", quality=85, progressive=True))
+    add("jpeg-444-2000x1500", "JPEG", _save(draw(2000, 1500, "text", 68), "JPEG", quality=92, subsampling=0))
+    frames = [draw(300, 200, "shapes", 69 + i) for i in range(3)]
+    add("webp-animated-300x200", "WEBP", _save(frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100))
 
     # Palette.
     add("png-palette-640x480", "PNG", encode(draw(640, 480, "shapes", 70).convert("P", palette=Image.Palette.ADAPTIVE), "PNG"))
@@ -105,6 +115,8 @@ def pictures() -> tuple[tuple[str, str, bytes], ...]:
     add("png-palette-transparent-500", "PNG", _save(see_through, "PNG", transparency=int(np.asarray(see_through)[0, 0])))
     add("gif-320x240", "GIF", encode(draw(320, 240, "shapes", 73).convert("P", palette=Image.Palette.ADAPTIVE), "GIF"))
     add("gif-1000x800-noise", "GIF", encode(draw(1000, 800, "noise", 74).convert("P", palette=Image.Palette.ADAPTIVE), "GIF"))
+    see_through = draw(320, 240, "shapes", 75).convert("P", palette=Image.Palette.ADAPTIVE, colors=64)
+    add("gif-transparent-320x240", "GIF", _save(see_through, "GIF", transparency=int(np.asarray(see_through)[0, 0])))
 
     # Alpha, where the colour under transparent pixels must still count, as the server's decode keeps it.
     add("png-alpha-600x400", "PNG", _save(_with_alpha(draw(600, 400, "noise", 80), 80), "PNG"))

@@ -94,41 +94,42 @@ function floatLuma(pixels, offset, width, order, out) {
   }
 }
 
-/** Reads an ImageBitmap a strip of rows at a time: {width, height, strips(rows) -> async iterator}. */
+/**
+ * Reads an ImageBitmap a strip of rows at a time, as often as asked:
+ * {width, height, order, strips(rows) -> async iterator of {y, count, pixels}, close()}.
+ */
 function stripReader(bitmap) {
   const width = bitmap.width;
   const height = bitmap.height;
   if (typeof VideoFrame === "function") {
+    let frame = null;
     try {
-      const frame = new VideoFrame(bitmap, { timestamp: 0 });
-      if (RGB_ORDER[frame.format]) {
-        return {
-          width, height, order: RGB_ORDER[frame.format], exactAlpha: true,
-          async *strips(rows) {
-            const buffer = new Uint8Array(width * rows * 4);
-            try {
-              for (let y = 0; y < height; y += rows) {
-                const count = Math.min(rows, height - y);
-                await frame.copyTo(buffer, {
-                  rect: { x: frame.visibleRect.x, y: frame.visibleRect.y + y, width, height: count },
-                  layout: [{ offset: 0, stride: width * 4 }],
-                });
-                yield { y, count, pixels: buffer };
-              }
-            } finally {
-              frame.close();
-            }
-          },
-        };
-      }
-      frame.close();
+      frame = new VideoFrame(bitmap, { timestamp: 0 });
     } catch {
       // No VideoFrame from bitmaps here: read through a canvas instead.
     }
+    if (frame && RGB_ORDER[frame.format]) {
+      return {
+        width, height, order: RGB_ORDER[frame.format],
+        async *strips(rows) {
+          const buffer = new Uint8Array(width * rows * 4);
+          for (let y = 0; y < height; y += rows) {
+            const count = Math.min(rows, height - y);
+            await frame.copyTo(buffer, {
+              rect: { x: frame.visibleRect.x, y: frame.visibleRect.y + y, width, height: count },
+              layout: [{ offset: 0, stride: width * 4 }],
+            });
+            yield { y, count, pixels: buffer };
+          }
+        },
+        close: () => frame.close(),
+      };
+    }
+    if (frame) frame.close();
   }
   if (typeof OffscreenCanvas !== "function") throw new Refusal("unsupported_browser");
   return {
-    width, height, order: [0, 1, 2], exactAlpha: false,
+    width, height, order: [0, 1, 2],
     async *strips(rows) {
       const canvas = new OffscreenCanvas(width, rows);
       const context = canvas.getContext("2d", { willReadFrequently: true, alpha: true });
@@ -140,6 +141,23 @@ function stripReader(bitmap) {
         yield { y, count, pixels: context.getImageData(0, 0, width, count).data };
       }
     },
+    close: () => {},
+  };
+}
+
+/**
+ * A 16-bit grey PNG is stretched by the server to fill 0-255 (intake._to_rgb scales by the
+ * picture's own maximum) where browsers keep the top 8 bits: the same stretch, from those 8 bits.
+ */
+async function greyStretch(reader, rows) {
+  let top = 0;
+  for await (const { count, pixels } of reader.strips(rows)) {
+    for (let at = reader.order[0]; at < count * reader.width * 4; at += 4) if (pixels[at] > top) top = pixels[at];
+  }
+  const table = new Uint8Array(256);
+  for (let v = 0; v < 256; v++) table[v] = top > 0 ? Math.min(255, Math.trunc((v * 255) / top)) : v;
+  return (pixels, count) => {
+    for (let at = 0; at < count * reader.width * 4; at++) pixels[at] = table[pixels[at]];
   };
 }
 
@@ -167,15 +185,19 @@ export async function decodeLuma(bytes, format, header, scaleFor, sink, onProgre
   } catch {
     throw new Refusal("cannot_decode"); // HEIC on most browsers, or a damaged file
   }
+  let reader = null;
   try {
-    const reader = stripReader(bitmap);
+    reader = stripReader(bitmap);
     const { width, height, order } = reader;
     const scale = scaleFor(width, height);
     sink.begin({ width: Math.ceil(width / scale), height: Math.ceil(height / scale), fullWidth: width, fullHeight: height, scale });
     const rows = stripRows(width, scale);
+    const sixteenBitGrey = format === "PNG" && header && header.bitDepth === 16 && header.colourType === 0;
+    const stretch = sixteenBitGrey ? await greyStretch(reader, rows) : () => {};
     if (scale === 1) {
       const luma = new Float32Array(width);
       for await (const { y, count, pixels } of reader.strips(rows)) {
+        stretch(pixels, count);
         for (let k = 0; k < count; k++) {
           floatLuma(pixels, k * width * 4, width, order, luma);
           sink.row(y + k, luma);
@@ -186,6 +208,7 @@ export async function decodeLuma(bytes, format, header, scaleFor, sink, onProgre
       const luma = new Uint8Array(width);
       const blocks = new BlockMeans(width, height, scale, (r, means) => sink.row(r, means));
       for await (const { y, count, pixels } of reader.strips(rows)) {
+        stretch(pixels, count);
         for (let k = 0; k < count; k++) {
           integerLuma(pixels, k * width * 4, width, order, luma);
           blocks.add(luma);
@@ -194,6 +217,7 @@ export async function decodeLuma(bytes, format, header, scaleFor, sink, onProgre
       }
     }
   } finally {
+    if (reader) reader.close();
     bitmap.close();
   }
 }

@@ -58,14 +58,14 @@ const u24le = (b, i) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16);
 const u32be = (b, i) => ((b[i] << 24) >>> 0) + ((b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]);
 
 /**
- * The stored size from the header: {width, height, components?} or null when the header is
- * damaged. For a JPEG, `components` is 1 (grey), 3 (colour) or 4 (CMYK).
+ * The stored size from the header: {width, height, ...} or null when the header is damaged. A JPEG
+ * adds `components`: 1 (grey), 3 (colour) or 4 (CMYK); a PNG its `bitDepth` and `colourType`.
  */
 export function headerSize(bytes, format) {
   try {
     if (format === "PNG") {
       if (ascii(bytes, 12, 16) !== "IHDR") return null;
-      return { width: u32be(bytes, 16), height: u32be(bytes, 20) };
+      return { width: u32be(bytes, 16), height: u32be(bytes, 20), bitDepth: bytes[24], colourType: bytes[25] };
     }
     if (format === "GIF") return { width: u16le(bytes, 6), height: u16le(bytes, 8) };
     if (format === "WEBP") return webpSize(bytes);

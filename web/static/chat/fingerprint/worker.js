@@ -6,6 +6,7 @@
 
 import { digestBytes, digestStream } from "./digests.js";
 import { readOrientation, withoutOrientation } from "./exif.js";
+import { withoutTransparency } from "./gif.js";
 import { PdqAccumulator } from "./pdq.js";
 import { decodeLuma } from "./pixels.js";
 import { Refusal } from "./refusal.js";
@@ -71,7 +72,9 @@ async function fingerprintImage(file, format, limits) {
   };
   progress("decoding", 0);
   try {
-    await decodeLuma(withoutOrientation(bytes, format), format, header, reductionFor, sink, (done) => progress("decoding", done));
+    // What the browser decodes is the file with only what the server's decoder ignores taken out.
+    const decodable = format === "GIF" ? withoutTransparency(bytes) : withoutOrientation(bytes, format);
+    await decodeLuma(decodable, format, header, reductionFor, sink, (done) => progress("decoding", done));
   } catch (error) {
     if (error instanceof Refusal) throw error;
     throw new Refusal("cannot_decode");
