@@ -19,9 +19,9 @@ from typing import Any
 from bot.images.intake import check_and_hash
 from tests.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.harness import LiveServer
-from tests.imagefactory import make_image
+from tests.imagefactory import Kind, make_image
 
-KINDS = ("shapes", "noise", "text", "gradient")
+KINDS: tuple[Kind, ...] = ("shapes", "noise", "text", "gradient")
 FIXTURE = "/__bench_fixture__/"
 
 FINGERPRINT_JS = """async (url) => {

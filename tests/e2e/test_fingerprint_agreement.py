@@ -21,7 +21,7 @@ from PIL import Image
 from bot.images.hashing import hamming_hex
 from bot.images.intake import check_and_hash, reduction_for
 from bot.reports import LOW_PDQ_QUALITY
-from tests.imagefactory import draw, encode, make_heic, png_claiming, text_file
+from tests.imagefactory import Kind, draw, encode, make_heic, png_claiming, text_file
 
 pytestmark = pytest.mark.e2e
 
@@ -37,7 +37,7 @@ def _with_alpha(image: Image.Image, seed: int) -> Image.Image:
     """Alpha from see-through to solid, with fully transparent patches whose colour must still count."""
     rng = np.random.default_rng(seed)
     width, height = image.size
-    ys, xs = np.mgrid[0:height, 0:width]
+    xs = np.mgrid[0:height, 0:width][1]
     alpha = (255 * xs / max(1, width - 1)).astype(np.uint8)
     for _ in range(6):
         x, y = rng.integers(0, width), rng.integers(0, height)
@@ -61,11 +61,13 @@ def pictures() -> tuple[tuple[str, str, bytes], ...]:
         made.append((name, fmt, data))
 
     # Sizes, through every reduction the server uses (1, 2, 4, 8) and its edges.
-    for width, height, kind, seed in [(64, 64, "shapes", 1), (100, 80, "noise", 2), (320, 240, "text", 3),
-                                      (640, 480, "gradient", 4), (641, 643, "shapes", 5), (1024, 768, "noise", 6),
-                                      (1601, 1203, "text", 7), (2560, 1920, "shapes", 8)]:
+    sizes: list[tuple[int, int, Kind]] = [(64, 64, "shapes"), (100, 80, "noise"), (320, 240, "text"),
+                                          (640, 480, "gradient"), (641, 643, "shapes"), (1024, 768, "noise"),
+                                          (1601, 1203, "text"), (2560, 1920, "shapes")]
+    for seed, (width, height, kind) in enumerate(sizes, start=1):
         add(f"jpeg-{width}x{height}-{kind}", "JPEG", encode(draw(width, height, kind, seed), "JPEG", 90))
-    for kind, seed in [("shapes", 11), ("noise", 12), ("text", 13), ("gradient", 14)]:
+    kinds: list[Kind] = ["shapes", "noise", "text", "gradient"]
+    for seed, kind in enumerate(kinds, start=11):
         add(f"jpeg-12mp-{kind}", "JPEG", encode(draw(4000, 3000, kind, seed), "JPEG", 88))
     # A phone photo: stored on its side, shown upright by EXIF.
     add("jpeg-12mp-portrait-o6", "JPEG", encode(draw(4032, 3024, "noise", 15), "JPEG", 85, exif_orientation=6))
