@@ -29,7 +29,7 @@ from bot.risk.model import get_model, word_spans
 from bot.risk.signals import MessageSignals, Signal, analyse
 
 __all__ = ["HIGH", "MEDIUM", "ConversationRisk", "Evidence", "Reading", "RiskAssessment", "RiskState", "advance",
-           "assess", "assess_conversation", "level_of", "read", "step"]
+           "assess", "assess_conversation", "level_of", "read", "resume", "step"]
 
 # The learned part alone raises a message to these scores when it is confident (thresholds in model.json).
 MODEL_HIGH = 90
@@ -71,6 +71,13 @@ def advance(state: RiskState, reading: Reading, index: int | None = None) -> tup
         start, end = (reading.model_spans[0][0], reading.model_spans[-1][1]) if reading.model_spans else (0, 0)
         learned = (reading.model_score, Evidence(at, "model", "learned model", start, end, reading.model_score))
     return _advance(state, reading.signals, at, learned)
+
+
+def resume(stored: dict[str, Any] | None, score: int = 0) -> RiskState:
+    """The state stored on a conversation row. A row scored before there was a state keeps its score."""
+    state = RiskState.from_json(stored)
+    state.score = max(state.score, score)
+    return state
 
 
 def step(state: RiskState | dict[str, Any] | None, text: str,

@@ -512,8 +512,9 @@ def compile_entry(pattern: str) -> re.Pattern[str]:
     return re.compile(r"(?<= )(?:" + pattern.format(**MACROS) + r")(?= )")
 
 
+# One regex per entry (its phrases as alternatives): a message is scanned once per entry, not per phrase.
 COMPILED: tuple[tuple[Entry, tuple[re.Pattern[str], ...]], ...] = tuple(
-    (entry, tuple(compile_entry(p) for p in entry.patterns)) for entry in ENTRIES)
+    (entry, (compile_entry("|".join("(?:" + p + ")" for p in entry.patterns)),)) for entry in ENTRIES)
 
 
 def _vocabulary() -> frozenset[str]:
