@@ -86,7 +86,9 @@ class RiskState:
                              for i, c, t, s, e, w in data.get("evidence", [])])
 
     def result(self) -> ConversationRisk:
-        categories = tuple(c for c in CATEGORIES if self.strength.get(c, 0) >= PRESENT)
+        # A time or a medicine named is listed with the rest once it has raised something; alone it is none.
+        categories = tuple(c for c in CATEGORIES if self.strength.get(c, 0) >= PRESENT or
+                           (c in ("timeframe", "means") and self.strength.get(c, 0) and self.score >= MEDIUM))
         evidence = tuple(sorted(self.evidence, key=lambda e: (e.index, e.start, e.category)))
         return ConversationRisk(level_of(self.score), self.score, categories, evidence)
 
@@ -97,7 +99,8 @@ def combine(strength: dict[str, int], distress_messages: int = 0) -> int:
     s = {c: strength.get(c, 0) for c in CATEGORIES}
     score = max(s.values(), default=0)
     at_risk = max(s["suicidal_thoughts"], s["distress"], s["self_harm"]) >= PRESENT
-    acute = [c for c in ("plan", "means", "goodbye") if s[c] >= PRESENT]
+    # Means merely named ("i've got some tablets") are not worrying alone, but are with thoughts or distress.
+    acute = [c for c in ("plan", "means", "goodbye") if s[c] >= PRESENT or (c == "means" and s[c] and (at_risk or s["plan"] >= PRESENT))]
     if acute and (at_risk or len(acute) >= 2 or s["timeframe"] >= 20):
         score = max(score, 95)
     if s["suicidal_thoughts"] >= PRESENT and s["timeframe"] >= 20:

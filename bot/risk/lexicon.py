@@ -34,7 +34,7 @@ _POISONS = ("bleach", "antifreeze", "weedkiller", "drain cleaner", "rat poison",
 MACROS = {
     "adv": r"(?:(?:really|just|honestly|actually|so|literally|genuinely|seriously|kinda|kind of|sort of|"
            r"fully|truly|still|always|definitely|even|fucking|proper|properly|all|now|like|low key|"
-           r"totally|deeply|badly|sometimes|often|probably|gonna|then) ){0,3}",
+           r"totally|deeply|badly|sometimes|often|probably|gonna|then|such) ){0,3}",
     "g": r"(?:[^ |]+ ){0,3}",
     "gg": r"(?:[^ |]+ ){0,6}",
     "ggg": r"(?:[^ |]+ ){0,10}",
@@ -102,7 +102,7 @@ ENTRIES: tuple[Entry, ...] = (
       r"unalive myself", r"unalive", r"unalived myself", r"take my own life", r"taking my own life",
       r"take my life", r"end my (?:own )?life", r"ending my (?:own )?life", r"end my own life",
       r"end it all", r"ending it all", r"end it {adv}(?:all|now|tonight|for good|permanently)",
-      r"end everything", r"i {adv}(?:want|need|am going|am gonna|will|going|plan) (?:to )?end it",
+      r"end everything", r"end things", r"ending things", r"end it for good", r"i {adv}(?:want|need|am going|am gonna|will|going|plan) (?:to )?end it",
       r"(?:thinking|thought|think|thoughts) (?:of|about) ending it", r"ending it", r"i am going to end it",
       r"kys myself", r"commit sudoku", r"sewer slide", r"sui side", r"(?:stop|end|over|gone) (?:\| )?(?:permanently|for good|forever)(?! from school| from the team| at school)", r"do myself in", r"take myself out", r"not be alive much longer"),
     E("suicide", "suicidal_thoughts", 95, r"suicide", r"suicidal", r"suicidally", anyone=True),
@@ -158,10 +158,9 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:decided|know|worked out|figured out|planned|sorted) {adv}(?:out )?(?:how|when|where) {adv}(?:i am going to|i will|i would|i can|to) (?:do it|end it|kill|die|go|end)",
       r"know exactly how", r"(?:decided|worked out|figured out) (?:exactly )?how", r"how i am going to do it",
       r"(?:got|have) it {adv}(?:all )?(?:planned|sorted|worked out|figured out)", r"planned it {adv}(?:all|out)?",
-      r"(?:have|got|made) a plan(?: now)?(?= \| | $| i am| and| to)", r"(?:picked|chosen|set|decided on) (?:a |the )?(?:day|date|time)",
-      r"made up my mind", r"my mind is made up", r"i have decided(?= \| | $| what| that| how| when)",
-      r"(?:googled|searched|looked up|looking up|researching|researched|watching videos on|watched videos on|reading about|read about) "
-      r"{g}(?:how (?:to|many|much|long)|ways to|best way to|easiest way to|painless way) {g}"
+      r"(?:picked|chosen|set|decided on) (?:a |the )?(?:day|date|time)",
+      r"(?:googled|searched|looked up|looking up|researching|researched|watching videos on|watched videos on|reading about|read about|reading up on|read up on|looking into|looked into|asking chatgpt|asked chatgpt) "
+      r"{g}(?:how (?:to|many|much|long)|ways to|best way to|easiest way to|painless way) {gg}"
       r"(?:die|kill|hang|tie a noose|noose|bleed out|overdose|od|take|jump|drown|suicide|end it|fatal|lethal|it takes to|you need|to do it|do it properly|yourself)",
       r"(?:how many|how much) {g}(?:to die|to kill|to overdose|is lethal|is fatal|would kill|to end it|you need to take|does it take)",
       r"(?:written|wrote|writing|leave|left|leaving) {adv}(?:a |my |the )?(?:suicide )?notes? (?:and|to|for|for my|explaining)",
@@ -171,6 +170,10 @@ ENTRIES: tuple[Entry, ...] = (
       r"i (?:am|will) do it(?= \| | $| when| after| once)", r"ready to (?:do it|go through with it|end it)",
       r"not scared anymore", r"(?:go|going) through with it", r"know what i am going to do(?= \| | $)",
       r"(?:i am |im )?going to do it(?= \| | $)"),
+
+    E("decided", "plan", 70,
+      r"(?:have|got|made) a plan(?: now)?(?= \| | $| i am| and| to)", r"made up my mind", r"my mind is made up",
+      r"i have decided(?= \| | $| what| that| how| when)"),
 
     # Means ---------------------------------------------------------------------------------
     E("medicines", "means", 40, r"{med}", r"{poison}", anyone=True),
@@ -190,7 +193,7 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:bought|got|have|found|hidden|hid|tied|made|keep|kept|holding|ready|with) {g}(?:a |the |some |my )?"
       r"(?:rope|noose|ligature|cord|belt round|belt around|razor blades?|razors?|blades?|sharpener blade|knife|knives|gun|shotgun|rifle|lighter fluid|charcoal)"
       r"(?! swing| skipping| crime| ladder| climbing| in the kitchen drawer for cooking)",
-      r"(?:the |a )(?:rope|noose|cord|ligature) (?:is |ready|round|around|in|under|hidden|tied)",
+      r"(?:the |a )(?:rope|noose|cord|ligature) (?:is|ready|round|around|in|under|hidden|tied)",
       r"(?:belt|rope|cord|tie|scarf|lead|cable) (?:is )?(?:round|around|tied to|tied round) (?:my )?(?:neck|the door|the banister|the beam|a beam|the loft)",
       r"(?:knife|blade|razor|gun) (?:is )?(?:in my hand|under my pillow|in my pencil case|in my bag|next to me|with me|ready)",
       r"(?:where|know where) (?:my )?(?:dad|mum|he|they|my stepdad|my uncle)? ?(?:keeps|keep|hides|hide) (?:his |her |their |the )?(?:gun|shotgun|pills|tablets|meds|knives|razors|rope|{med})",
@@ -270,7 +273,8 @@ ENTRIES: tuple[Entry, ...] = (
     E("self-harm", "self_harm", 65,
       r"self harm(?:ing|ed|s)?", r"self injur(?:y|e|ing)", r"(?:i|me|my|on|from|clean from|relapsed on|relapse|urge to|urges to|do|did|doing) sh",
       r"sh (?:again|scars|urges|relapse)", r"(?:i|been|do|did|doing|on|from|relapsed on) s h", r"(?:cut|cutting|cuts|cutted|slice|slicing|scratch|scratching|scratched|burn|burnt|burning|burned|hit|hitting|hurt|hurting|harm|harming|punch|punching|bite|biting|carve|carving|bruise|bruising|starve|starving|punish|punishing) {adv}myself",
-      r"(?:cut|cutting|cuts|scars|scar|marks|slice|slicing) (?:on |up |into )?(?:my )?(?:arms?|wrists?|legs?|thighs?|stomach|hips?|skin|body)(?! off)",
+      r"(?:cut|cutting|cuts|scars|scar|marks|slice|slicing|scratch|scratching|scratched|carve|carving|carved|burn|burning|scrape|scraping|scraped) (?:on |up |into |at )?(?:my )?(?:arms?|wrists?|legs?|thighs?|stomach|hips?|skin|body)(?! off)",
+      r"(?:with|using) (?:my |a )?(?:compass|sharpener|pencil sharpener|razor|blade|scissors|glass|lighter) {g}(?:myself|my arm|my arms|my leg|my legs|my skin|my wrist)",
       r"(?:my )?(?:arms?|wrists?|legs?|thighs?) (?:are|is) (?:covered in|full of) (?:scars|cuts|marks)",
       r"(?:started|start|keep|kept|been|want to|wanna|need to|urge to|urges to|urge|the urge to) (?:cutting|cut|hurting myself|self harming|burning myself|harming myself)(?! my hair| the| onions| class| school| it| out| off| back)",
       r"(?:hide|hiding|cover|covering) (?:my )?(?:self harm |sh )?(?:scars|cuts|marks)", r"(?:found|saw|seen) my (?:cuts|scars)",
@@ -289,7 +293,9 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:i am )?(?:cutting|hurting myself|harming myself) (?:right now|now|as we speak)", r"doing it right now",
       r"(?:blood|knife) blood", r"blood (?:blood|knife)", r"knife blood", r"hurt myself (?:bad|badly|really bad)",
       r"in the bathroom cutting", r"done something to myself", r"(?:it is|its) (?:bad|really bad|worse) this time", r"and it is (?:bad|really bad)(?= \| | $)",
-      r"(?:hit|banged|bashed|smashed) my head {g}(?:until|till) it (?:bled|bleeds)"),
+      r"(?:hit|banged|bashed|smashed) my head {g}(?:until|till) it (?:bled|bleeds)",
+      r"(?:soaked|soaking|bled) (?:through )?(?:the |my |a )?(?:towel|towels|tissue|tissues|plaster|plasters|bandage|bandages|sheets|sleeve|hoodie)",
+      r"(?:cut|cutting|cuts|bleeding|blood) {gg}(?:not|isnt|wont|will not|doesnt|does not) (?:stop|stopping)"),
     E("overdose taken", "self_harm", 97,
       r"(?:took|taken|swallowed|had|necked|downed|drank|drunk|ate|have had) {g}(?:{qty}|too many) {g}(?:{med}|overdose)",
       r"(?:took|taken|swallowed|necked|downed) {g}(?:{med}|them) {g}(?:on purpose|to die|to end it|and i feel|and now|an hour ago|last night|all)",
@@ -297,7 +303,7 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:i )?(?:took|taken|had|did|have done) (?:an |a )?(?:overdose|od)", r"overdosed", r"(?:i )?overdosed",
       r"already taken them", r"(?:took|taken|swallowed|drank|drunk|had) {g}{poison}",
       r"(?:took|taken|swallowed|necked|had) {g}(?:{med}) {g}(?:and|with) (?:vodka|alcohol|wine|drink)",
-      r"(?:took|taken|swallowed) (?:like |about |over )?(?:[1-9][0-9]|eight|nine|ten|twelve|fifteen|sixteen|twenty|thirty|forty) ", anyone=True),
+      r"(?:took|taken|swallowed) (?:like |about |over )?(?:[1-9][0-9]|eight|nine|ten|twelve|fifteen|sixteen|twenty|thirty|forty)", anyone=True),
 
     # Danger from another person now ------------------------------------------------------------
     E("being hurt now", "danger_now", 95,
@@ -305,7 +311,8 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:hitting|beating|hurting|choking|strangling) (?:me|my mum|us) (?:right now|now)",
       r"(?:going to|gonna|will|is going to|said (?:he|she|they) (?:will|would|is going to|would)|says (?:he|she|they) (?:will|would|is going to)|threatened to|threatening to|is threatening to|wants to|coming to) {adv}(?:hurt|hit|beat|stab|shoot|batter|kick|punch|strangle|choke|rape|smack|attack|burn|drown|murder|jump|knife|shank|get|do) (?:me|us|my mum|my family|my sister|my brother)(?: up| in)?(?! in the game| in fortnite| in minecraft)",
       r"(?:threatened|threatening) (?:me )?with (?:a )?(?:knife|gun|weapon|bat|hammer)",
-      r"(?:he|she|they|them|someone|somebody|man|guy|boys|men|dad|stepdad|mum|brother|uncle|partner|boyfriend|one of them) {g}(?:has|have|got|is holding|holding|carrying|pulled out|pulled|with) (?:a |his |her |their )?(?:knife|gun|weapon|bat|hammer|machete|blade)",
+      r"(?:is|are) (?:waiting|outside|standing|hanging around|stood) {gg}(?:with|holding|has|got) (?:a |his |her |their )?(?:knife|gun|machete|weapon|bat|blade)",
+      r"(?:he|she|they|them|someone|somebody|man|guy|lad|lads|boy|boys|girls|gang|men|dad|stepdad|mum|brother|uncle|partner|boyfriend|one of them) {g}(?:has|have|got|is holding|holding|carrying|pulled out|pulled|with) (?:a |his |her |their )?(?:knife|gun|weapon|bat|hammer|machete|blade)",
       r"(?:is|are|has been|have been|keeps|keep|been|started) (?:following|chasing|watching) me", r"(?:following|followed|chasing) me (?:home|right now|now|since|everywhere)",
       r"(?:dont|do not) know where i am",
       r"(?:dad|stepdad|mum|partner|boyfriend|brother|uncle|he|she) (?:is|s) (?:drunk|high|off his head|kicking off|going mad|going crazy|raging|smashing)",
@@ -327,14 +334,14 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:if i (?:tell|told|go to|went to|say|said) (?:anyone|anybody|the police|police|a teacher|my mum|my dad|someone)) {gg}(?:kill|hurt|stab|beat|get|do) (?:me|my)",
       r"(?:hit|hurt|beat|kicked|punched|slapped|strangled|choked) me {g}(?:tonight|today|just now|again|right now|twice|already)",
       r"(?:kill|hurt|stab|beat|get) (?:me|us|my family|my mum) if i (?:tell|told|go to|went to|stop|say|said)",
-      r"keeps coming into my room at night", r"(?:someone|somebody|a man|he|they|the man) i met online is (?:outside|here|at my)",
+      r"keeps coming into my room at night", r"(?:says|said|say|saying) (?:he|she|they) (?:will|would|is going to|are going to|is gonna) do (?:worse|it again|the same|more)", r"(?:someone|somebody|a man|he|they|the man) i met online is (?:outside|here|at my)",
       r"knows where i live {g}(?:here|outside|coming)", r"(?:i am |im )?scared (?:he|she|they) (?:will|ll|is going to|are going to) (?:come|hurt|hit|kill|do it)",
       r"(?:it|they|he|she) (?:will|is going to) happen again tonight", r"(?:hit|hurt|beat) me with (?:a |his |her )?(?:belt|bat|stick|hammer|shoe|cable|lead)",
       jokable=False),
     E("threat to kill", "danger_now", 60,
       r"(?:he|she|they|my dad|my mum|my stepdad|my brother|my sister|dad|mum|my parents|parents|someone) (?:is|are|will|s|ll|would|wants to|going to|is going to|are going to|gonna|said|says|will actually|is gonna) {g}(?:kill|murder|hurt|batter|beat) (?:me|us)"),
     E("harm at home", "danger_now", 60,
-      r"(?:hits|hit|hurts|hurt|beats|beat|kicks|punches|slaps|smacks|chokes|strangles) me(?! in the game| in fortnite| with the ball| by accident| accidentally)",
+      r"(?:hits|hit|hurts|hurt|beats|beat|kicks|kicked|punches|punched|slaps|slapped|smacks|smacked|chokes|choked|strangles|strangled|shoved|pushed|threw|throws|grabbed|grabs) me(?! in the game| in fortnite| with the ball| by accident| accidentally)",
       r"(?:get|got|getting) (?:hit|beaten|hurt|slapped|smacked|kicked) (?:at home|by my|by him|by her|by them|a lot|all the time|every)",
       r"(?:dont|do not|never) feel safe (?:at home|at school|around him|around her|with him|with them|here)",
       r"(?:scared|afraid|frightened|terrified) of (?:my )?(?:dad|mum|stepdad|stepmum|step dad|brother|uncle|him|her|them|his boyfriend|her boyfriend|mums boyfriend)",
@@ -348,7 +355,7 @@ ENTRIES: tuple[Entry, ...] = (
     # Sextortion ------------------------------------------------------------------------------
     E("threat to share images", "sextortion", 92,
       r"(?:going to|gonna|will|would|threatening to|threatened to|threaten to|says (?:he|she|they)(?: will| ll| is going to| are going to)?|said (?:he|she|they)(?: will| would| ll| is going to| are going to)?|wants to|is going to|are going to|if i dont|unless i|or (?:he|she|they) (?:will|ll))"
-      r" {g}{share} {g}(?:my|mine|me|the|them|it|those|these|everything)",
+      r" {g}{share} {g}(?:my|mine|me|the|them|it|those|these|everything|everyone|everybody|people|all)",
       r"(?:{share}) (?:my |the |those |these |them |it )?{g}{pics} {g}(?:unless|if i dont|if i do not|or else)",
       r"(?:blackmail|blackmailing|blackmailed|sextort|sextorting|sextorted|sextortion|extorting|extorted)",
       r"(?:threatening|threatened|threaten) (?:to )?(?:expose|leak|share|post|ruin|send)", r"(?:expose|ruin) me if i",
@@ -368,13 +375,16 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:my )?(?:nudes|pics|pictures|photos|video|nude) (?:is|are|got|have been|has been) (?:going round|shared|leaked|posted|sent round|out)",
       r"(?:shared|leaked|posted|screenshotted|screenshot) my (?:nudes|pics|pic|pictures|photos|nude|video)",
       r"(?:my ex|he|she|they|someone) (?:has|have|still has|got) (?:my )?(?:nudes|pics|pictures|photos|nude pics)",
+      r"(?:has|have|got|still has|kept) (?:a |some |the )?(?:video|videos|pics|pictures|photos|nudes|recording|screenshots|clip) of me",
       r"(?:fake|copy) account (?:with|of|using) my (?:photos|pics|pictures)", r"recorded me(?= \| | $)",
       r"(?:know|knows|found|found out) (?:my school|where i live|my family|my address|my parents|who my)", r"if i (?:loved|love|liked|like) (?:him|her|them) {g}(?:send|sent)", r"scared (?:it|they|the pics|the photo) (?:will|ll|might) (?:get )?(?:shared|leaked|posted|sent)"),
 
     # Grooming ---------------------------------------------------------------------------------
     E("meeting an adult", "grooming", 90,
       r"(?:meet|meeting|meet up|meet me|pick me up|picking me up|pick up|come and get me|coming to get me|send (?:an |a )?(?:uber|taxi|car)|sending (?:an |a )?(?:uber|taxi|car)|booked (?:a )?(?:hotel|room)|come to (?:his|my|her) (?:house|flat|place|room|hotel)|get the train to|run away with|stay at his|stay the night|coming to my town|coming to see me) "
-      r"{gg}(?:secret|dont tell|not to tell|without telling|our secret|no one (?:can|can not|must) know|not bring anyone|on my own|alone|nobody knows|tonight|tomorrow|this weekend|after school)",
+      r"{gg}(?:secret|dont tell|not to tell|without telling|our secret|no one (?:can|can not|must) know|not (?:to )?bring anyone|on my own|alone|nobody knows)",
+      r"(?:he|him|the man|the guy|this man|this guy|a man|a guy) {gg}(?:run away with|stay the night|booked (?:a )?(?:hotel|room)|come to his (?:house|flat|place|hotel)|"
+      r"get the train to his|pick me up|picking me up|meet me|meet up|meet in|come and get me|coming to get me) {gg}(?:tonight|tomorrow|this weekend|after school|on (?:friday|saturday|sunday))",
       r"(?:secret|dont tell|not to tell|our secret|nobody|no one) {gg}(?:meet|meeting|pick me up|picking me up|come and get|hotel|run away|his house|his flat|his place)",
       r"(?:online (?:boyfriend|girlfriend|friend)|from (?:discord|snapchat|instagram|tiktok|roblox|fortnite|the game|online)|i met online|i game with|older) {gg}(?:meet|pick me up|picking me up|come to|coming to|hotel|uber|taxi|train to|his flat|his house)",
       r"(?:uber|taxi|car) to (?:get|pick up|collect) me", r"booked a hotel", r"(?:he is|hes|he s|is) [2-6][0-9] {gg}(?:meet|pick|pick me up|come|coming|school)",
@@ -454,6 +464,8 @@ IDIOMS = tuple(re.compile(r"(?<= )(?:" + p.format(**MACROS) + r")(?= )") for p i
     r"(?:i will|i ll|im gonna|i am going to|gonna) (?:kill|murder) (?:him|her|them|my brother|my sister|you)",
     r"(?:what|how) (?:does|do|is|are) {g}(?:mean|means)", r"what (?:is|does) (?:sextortion|grooming|self harm|suicide)",
     r"rope swing", r"skipping rope",
+    r"(?:little|baby|younger|lil) (?:sister|brother|cousin|sis|bro) {g}(?:hitting|hits|hit|kicking|kicks|punching|hurting|biting|bites) me",
+    r"(?:hitting|hit|hits) me with (?:a |her |his |their )?(?:toys?|pillows?|cushions?|ball|snowballs?)",
     r"(?:mum|dad|parents|mam|nan|teacher|coach|brother|sister|mom) (?:is |are |will |would |ll |s )?(?:going to |gonna |actually |literally |so |definitely |probably )*(?:kill|murder) (?:me|us)(?! if i tell| if i told| if i say)",
     r"(?:stabbed|shot|killed|attacked|hit|punched|kicked) me (?:in|on) (?:the game|a game|fortnite|minecraft|roblox|warzone|cod|gta|apex|valorant)",
     r"do it (?:\| )?(?:i am going to |i will |to )?(?:tell|talk to|speak to|ask|say|the homework|homework|revision|i mean)",

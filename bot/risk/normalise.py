@@ -83,6 +83,8 @@ def canonical(word: str) -> tuple[str, ...]:
         word = _unstretch(word)
         if word in SHORTHAND:
             return SHORTHAND[word]
+    if word.endswith("in") and word not in VOCABULARY and word + "g" in VOCABULARY:
+        word += "g"  # "thinkin", "killin", "cuttin"
     if word not in VOCABULARY and word not in FUZZY_GUARD:
         word = _mend(word)
         if word in SHORTHAND:

@@ -87,7 +87,7 @@ SHORTHAND: dict[str, tuple[str, ...]] = {
     "gud": ("good",), "gd": ("good",), "nuthin": ("nothing",), "nothin": ("nothing",), "nthn": ("nothing",),
     "evrything": ("everything",), "evrythin": ("everything",), "everythin": ("everything",), "sumthin": ("something",),
     "smth": ("something",), "sth": ("something",), "bcuz": ("because",), "prob": ("probably",), "prolly": ("probably",),
-    "luv": ("love",), "hav": ("have",), "wiff": ("with",), "wid": ("with",), "tht": ("that",), "dat": ("that",),
+    "luv": ("love",), "bout": ("about",), "abt": ("about",), "wiv": ("with",), "hav": ("have",), "wiff": ("with",), "wid": ("with",), "tht": ("that",), "dat": ("that",),
     "da1": ("the", "one"), "thx": ("thanks",), "ty": ("thanks",), "ta": ("thanks",), "pic": ("pic",),
     "nuds": ("nudes",), "nude": ("nude",), "sxt": ("sext",), "pp": ("people",), "ppls": ("people",),
 }
