@@ -125,7 +125,7 @@ def combine(strength: dict[str, int], distress_messages: int = 0) -> int:
 
 
 _GROOMING_BITS = {"asked for secrecy": 1, "an adult's attention": 2, "grooming signs": 4, "asked to meet": 8,
-                  "meeting an adult": 16, "gifts from someone": 32}
+                  "meeting an adult": 16, "gifts from someone": 32, "romance from someone older or online": 64}
 
 
 def advance(state: RiskState, found: MessageSignals, index: int | None = None,

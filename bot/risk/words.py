@@ -44,7 +44,7 @@ SHORTHAND: dict[str, tuple[str, ...]] = {
     "h8": ("hate",), "8": ("8",), "l8r": ("later",), "gr8": ("great",), "b4": ("before",), "4ever": ("forever",),
     "coz": ("because",), "cos": ("because",), "cuz": ("because",), "bc": ("because",), "bcos": ("because",),
     "tho": ("though",), "thru": ("through",), "pls": ("please",), "plz": ("please",), "plss": ("please",),
-    "idk": ("i", "dont", "know"), "dunno": ("dont", "know"), "idc": ("i", "dont", "care"),
+    "idk": ("i", "dont", "know"), "idw": ("i", "dont", "want"), "idwt": ("i", "dont", "want", "to"), "idwanna": ("i", "dont", "want", "to"), "dunno": ("dont", "know"), "idc": ("i", "dont", "care"),
     "idgaf": ("i", "dont", "care"), "ngl": ("honestly",), "tbh": ("honestly",), "tbf": ("honestly",),
     "fr": ("honestly",), "frfr": ("honestly",), "deadass": ("honestly",), "lowkey": ("honestly",),
     "highkey": ("honestly",), "srsly": ("seriously",), "hv": ("have",), "av": ("have",),
