@@ -50,7 +50,7 @@ MACROS = {
     "place": r"(?:bridge|train tracks|railway tracks|railway line|train line|the tracks|tracks|railway|"
              r"platform|cliff|cliffs|cliff edge|edge of the cliff|roof|rooftop|top of the flats|multi storey|"
              r"multistorey|car park roof|top floor|tower block|balcony|motorway|pier|river|canal|reservoir|"
-             r"quarry|viaduct|ledge|edge|the sea|sea)",
+             r"quarry|viaduct|ledge|the sea|sea)",
     "future": r"(?:going to|am going to|will|gonna|want to|wanna|need to|about to|plan to|planning to|"
               r"planning on|thinking of|thinking about|think about|thought about|keep thinking about|"
               r"feel like|might|could|should|would|wish i could|trying to|try to|tried to|ready to|"
@@ -162,7 +162,7 @@ ENTRIES: tuple[Entry, ...] = (
     # Plan ----------------------------------------------------------------------------------
     E("plan", "plan", 90,
       r"(?:made|have|got|worked out|figured out|decided|know|picked|chosen|planned|sorted) {adv}(?:a |the |my )?"
-      r"(?:plan|method|way|how) (?:to (?:do it|end it|kill|die|go|end my)|i am going to (?:do it|end it|kill|die)|i would do it|to)",
+      r"(?:plan|method|way|how) (?:to (?:do it|end it|kill|die|go|end my)|i am going to (?:do it|end it|kill|die)|i would do it)",
       r"(?:decided|know|worked out|figured out|planned|sorted) {adv}(?:out )?(?:how|when|where) {adv}(?:i am going to|i will|i would|i can|to) (?:do it|end it|kill|die|go|end)",
       r"know exactly how", r"(?:decided|worked out|figured out) (?:exactly )?how", r"how i am going to do it",
       r"(?:got|have) it {adv}(?:all )?(?:planned|sorted|worked out|figured out)", r"planned it {adv}(?:all|out)?",
@@ -183,7 +183,7 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:i am |im )?going to do it(?= \| | $)"),
 
     E("decided", "plan", 70,
-      r"(?:have|got|made) a plan(?: now)?(?= \| | $| i am| and| to)", r"made up my mind", r"my mind is made up",
+      r"(?:have|got|made) a plan(?: now)?(?= \| | $| and i am| i am going to do)", r"made up my mind(?= \| | $| to do it| to end)", r"my mind is made up(?= \| | $)",
       r"i have decided(?= \| | $| what| that| how| when)"),
 
     # Means ---------------------------------------------------------------------------------
@@ -215,10 +215,11 @@ ENTRIES: tuple[Entry, ...] = (
       r"(?:on|at|stood on|standing on|sat on|sitting on|on top of|at the top of|at the edge of|near|by|under|over|looking at|looking over|keep looking at) (?:the |a |this |that )?{place}(?! terrace| garden| bar| trip| party)",
       r"(?:station|platform) {g}(?:jump|step off|throw|train coming|in front)", r"by the river", r"at the (?:train )?station",
       r"(?:going to|on my way to|walking to|heading to|off to|headed to|driving to|cycling to) (?:the |a )?{place}(?! terrace| garden| bar| trip| party| with| for a)",
-      r"(?:top of|on top of|roof of) (?:the |a )?(?:car park|multi storey|flats|building|block|tower)"),
+      r"(?:top of|on top of|roof of) (?:the |a )?(?:car park|multi storey|flats|building|block|tower)", anyone=True),
     E("at a place to jump", "means", 90,
       r"(?:i am|i have been|i was|i) (?:on|stood on|standing on|sat on|sitting on|at the edge of|on the edge of|on top of|at the top of|up on|lying on|laying on) (?:the |a |this )?"
-      r"(?:bridge|railway line|railway|train tracks|railway tracks|the tracks|tracks|train line|roof|rooftop|cliff|cliff edge|edge|ledge|balcony edge|top of the car park|car park roof|multi storey|top of the flats|viaduct)(?! terrace| garden| bar| trip| party)",
+      r"(?:bridge|railway line|railway|train tracks|railway tracks|the tracks|tracks|train line|roof|rooftop|cliff|cliff edge|edge of (?:the |a )?(?:cliff|bridge|roof|building|platform|car park|balcony|tracks)|ledge|balcony edge|top of the car park|car park roof|multi storey|top of the flats|viaduct)"
+      r"(?! terrace| garden| bar| trip| party| of the shed| of the bus stop| of the garage| of the car| of my shed| of the playhouse| of the treehouse)",
       r"(?:{place}|car park|station|flats|building|roof) {gg}(?:jump|jumping|step off|go in|throw myself|fall|let go)",
       r"(?:jump|jumping|step off|throw myself|let go) {gg}(?:{place}|car park|flats|building|roof)", r"in front of (?:a |the )?(?:train|bus|lorry|car|truck)"),
     E("a way to die", "means", 95,
@@ -509,7 +510,14 @@ IDIOMS = tuple(re.compile(r"(?<= )(?:" + p.format(**MACROS) + r")(?= )") for p i
     r"(?:cut|cutting|cuts) (?:my |her |his )?(?:hair|fringe|finger|thumb|nails|class|lessons|school|me off|him off|her off)",
     r"(?:i will|i ll|im gonna|i am going to|gonna) (?:kill|murder) (?:him|her|them|my brother|my sister|you)",
     r"(?:what|how) (?:does|do|is|are) {g}(?:mean|means)", r"what (?:is|does) (?:sextortion|grooming|self harm|suicide)",
-    r"rope swing", r"skipping rope", r"(?:knife|knives) for (?:the )?(?:bbq|cooking|dinner|food tech|food|cake|veg|carving|kitchen|pumpkin)", r"last (?:driving lesson|lesson|exam|day|match|game|episode|shift|practice)",
+    r"rope swing", r"skipping rope",
+    r"(?:rope|ropes|blade|blades|knife|knives|razor|bleach|pills|tablets|medicine|scissors|lighter) (?:for|to clean|to cut|to use for|in) (?:my |the |a |our )?(?:pencil sharpener|sharpener|art|tug of war|sports day|cleaning|clean|bathroom|kitchen|craft|crafts|dt|food tech|project|headache|period|cold|hay fever|camping|scouts|guides|cooking|garden|climbing|pe|the shed)",
+    r"(?:do|doing) it {g}(?:\| )?(?:i am |i will |i )?(?:finally |going to )?(?:tell|telling|ask|asking|talk|talking|say|saying|confess|confessing)",
+    r"(?:wont|will not|not going to|not gonna|not) be (?:here|around) {gg}(?:holiday|away|trip|camp|residential|visiting|at my|going to my|staying at|half term|my dads|my mums|my nans|my aunties)",
+    r"(?:holiday|away|trip|camp|residential|visiting|going to my|staying at|half term) {gg}(?:wont|will not|not going to|not gonna|not) be (?:here|around)",
+    r"(?:work|works|worked|working) (?:on|at|by|for) (?:the )?(?:railway|railways|trains|bridge|river|canal|roofs|motorway)",
+    r"getting (?:my|the|our) (?:ball|frisbee|kite|shuttlecock)", r"(?:on )?(?:the )?roof of (?:the |my |a |our )?(?:shed|bus stop|garage|car|playhouse|treehouse|den)", r"(?:die|dying) if i (?:dont|do not|cant|can not) (?:get|see|go|have)",
+    r"(?:meet|meeting|meet up|met) {gg}with (?:my )?(?:mum|dad|parents|family|carer|foster carer|auntie|nan|mam|mom)", r"(?:knife|knives) for (?:the )?(?:bbq|cooking|dinner|food tech|food|cake|veg|carving|kitchen|pumpkin)", r"last (?:driving lesson|lesson|exam|day|match|game|episode|shift|practice)",
     r"(?:kill|killed|destroy|beat|battered) me (?:at|on|in) (?:fifa|fortnite|cod|chess|football|ping pong|mario kart)",
     r"(?:cousin|uncle|aunt|auntie|grandad|grandma|nan|brother|sister|dad|mum|family) (?:is |who is )?[2-6][0-9](?: and| is|$| years)",
     r"(?:little|baby|younger|lil) (?:sister|brother|cousin|sis|bro) {g}(?:hitting|hits|hit|kicking|kicks|punching|hurting|biting|bites) me",
@@ -533,7 +541,7 @@ FICTION = re.compile(r"(?<= )(?:" + "|".join((
     r"(?:in|for) (?:english|drama|pshe|rse|history|assembly|tutor time|form time|psychology|sociology|media studies)(?= \| | $| today| lesson| class| we| and)",
     r"(?:the )?news said", r"(?:romeo|juliet|macbeth|hamlet|of mice and men|inspector calls|jekyll)", r"main character", r"my character",
     r"prevention", r"(?:gcse|a level) (?:art|english|drama|psychology)", r"theme of", r"we did a lesson", r"our teacher talked about",
-    r"what are the signs", r"how (?:do|can) i (?:help|support|know if)", r"(?:signs|symptoms) (?:of|that)",
+    r"what are the signs", r"how (?:do|can) i (?:help|support|know if)", r"(?:dreamt|dreamed|dream|nightmare)", r"(?:signs|symptoms) (?:of|that)",
 )).format(**MACROS) + r")(?= )")
 
 # What a sentence's subject is, for phrases that do not say whose risk it is ("overdose", "self harm").

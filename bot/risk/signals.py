@@ -99,7 +99,7 @@ def analyse(text: str) -> MessageSignals:
         a, b = norm.span_of(start, end - 1 if t[end - 1] == " " else end)
         signals.append(Signal(category, weight, name, a, b))
     signals.sort(key=lambda s: (-s.weight, s.start, s.category))
-    return MessageSignals(tuple(signals), t.strip(), norm, discounted or (joking and trivial) or bool(idioms))
+    return MessageSignals(tuple(signals), t.strip(), norm, discounted or (joking and trivial) or bool(idioms) or fiction)
 
 
 def _clause_before(t: str, start: int, limit: int) -> list[str]:

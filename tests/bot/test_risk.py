@@ -200,3 +200,35 @@ def test_the_learned_part_cannot_overrule_the_lexicon_on_a_phrase_it_took_back()
     for text in ("this revision is killing me", "we're reading a book about suicide in english"):
         reading = read(text)
         assert reading.signals.discounted and reading.model_score == 0 and reading.score == 0
+
+
+def test_the_runtime_model_computes_what_scikit_learn_trained() -> None:
+    """Training and run time share one featuriser; the JSON weights give scikit-learn's probabilities."""
+    pytest.importorskip("sklearn")
+    import numpy as np
+
+    from bot.risk.model import Model
+    from bot.risk.train import fit, load, texts_and_labels
+
+    texts, labels = texts_and_labels(load(CORPUS / "train.jsonl")[::6])
+    vectoriser, classifier = fit(texts, labels)
+    vocabulary = sorted(vectoriser.vocabulary_, key=vectoriser.vocabulary_.get)
+    model = Model({"vocabulary": vocabulary, "idf": list(vectoriser.idf_), "coef": classifier.coef_.tolist(),
+                   "intercept": list(classifier.intercept_), "thresholds": {"high": 0.5, "medium": 0.5}})
+    probes = ["i want to end it all tonight", "this revision is killing me", "i have 30 pills saved", "hello"]
+    expected = classifier.predict_proba(vectoriser.transform(probes))
+    for probe, row in zip(probes, expected):
+        got = model.predict(probe)
+        assert np.allclose([got.p_medium, got.p_high], row[1:], atol=1e-9), probe
+
+
+def test_training_refuses_the_shared_evaluation_set(tmp_path: Path) -> None:
+    from bot.risk.train import main
+
+    shared = tmp_path / "shared" / "risk" / "dev.jsonl"
+    shared.parent.mkdir(parents=True)
+    shared.write_text('{"id": 1, "label": "none", "messages": ["hi"]}\n', encoding="utf-8")
+    with pytest.raises(SystemExit) as refused:
+        main(["--train", str(shared), "--output", str(tmp_path / "model.json")])
+    assert "measuring only" in str(refused.value)
+    assert not (tmp_path / "model.json").exists()
