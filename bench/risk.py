@@ -20,7 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.risk import RiskState, step  # noqa: E402
+from bot.risk import RiskState, step
 
 SETS = (ROOT / "data" / "risk" / "test.jsonl", ROOT.parent / "shared" / "risk" / "dev.jsonl",
         Path("/work/shared/risk/dev.jsonl"))
@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
             continue
         seen.add(path.resolve())
         r = measure(path)
-        ok = lambda v, target, above=True: "ok" if (v >= target if above else v <= target) else "MISSED"  # noqa: E731
+        ok = lambda v, target, above=True: "ok" if (v >= target if above else v <= target) else "MISSED"
         print(f"\n{r['set']}: {r['conversations']} conversations, {r['messages']} messages {r['counts']}")
         print(f"  high recall              {r['high_recall']:.3f}  (target >= 0.95: {ok(r['high_recall'], 0.95)})")
         print(f"  medium-or-above recall   {r['medium_or_above_recall']:.3f}  "

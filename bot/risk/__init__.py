@@ -12,8 +12,9 @@ as the chat used to. Nothing here logs, and no message text is kept in the state
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from bot.risk.conversation import (
     HIGH,
@@ -26,7 +27,7 @@ from bot.risk.conversation import (
 )
 from bot.risk.conversation import advance as _advance
 from bot.risk.model import get_model, word_spans
-from bot.risk.signals import MessageSignals, Signal, analyse
+from bot.risk.signals import MessageSignals, analyse
 
 __all__ = ["HIGH", "MEDIUM", "ConversationRisk", "Evidence", "Reading", "RiskAssessment", "RiskState", "advance",
            "assess", "assess_conversation", "level_of", "read", "resume", "step"]
@@ -116,6 +117,3 @@ def assess(text: str) -> RiskAssessment:
         categories = ("model",)
     return RiskAssessment(reading.score, categories)
 
-
-def signals_of(reading: Reading) -> tuple[Signal, ...]:
-    return reading.signals.signals

@@ -8,8 +8,9 @@ inside the write that stores the message; `assess_conversation` is the same fold
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any
 
 from bot.risk.lexicon import CATEGORIES
 from bot.risk.signals import MessageSignals, Signal

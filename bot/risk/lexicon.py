@@ -559,7 +559,7 @@ NEGATORS = frozenset({"not", "never", "no", "dont", "didnt", "wont", "wouldnt", 
 FILLERS = frozenset({"really", "even", "ever", "actually", "just", "honestly", "going", "to", "want", "wanna",
                      "gonna", "i", "am", "would", "will", "feel", "like", "think", "try", "trying", "was", "do",
                      "be", "a", "so", "that", "and", "seriously", "genuinely", "plan", "planning", "anymore",
-                     "any", "more", "ever", "self", "about", "thinking", "of", "have", "had", "been", "the",
+                     "any", "more", "self", "about", "thinking", "of", "have", "had", "been", "the",
                      "thought", "considered", "tried", "wanted", "being", "feeling", "is", "it", "this"})
 # Trivial causes that, with a laughing mark, make a death phrase hyperbole.
 TRIVIAL = frozenset({

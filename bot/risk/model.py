@@ -12,6 +12,7 @@ work per message, and gives no word-level reason; the lexicon already covers mea
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ def features(canonical: str) -> list[str]:
     The trainer hands this very function to scikit-learn, so training and run time cannot drift apart."""
     words = [w for w in canonical.split() if w != BREAK]
     out = ["w:" + w for w in words]
-    out.extend("b:" + a + " " + b for a, b in zip(words, words[1:]))
+    out.extend("b:" + a + " " + b for a, b in itertools.pairwise(words))
     for w in words:
         padded = " " + w + " "
         for n in (3, 4, 5):

@@ -4,6 +4,7 @@ what was written."""
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import re
 import unicodedata
@@ -43,15 +44,10 @@ class Normalised:
 
     def span_of(self, start: int, end: int) -> tuple[int, int]:
         """The original characters behind `text[start:end]`."""
-        import bisect
-
         first = bisect.bisect_right(self.starts, start) - 1
         last = bisect.bisect_left(self.starts, end) - 1
         first, last = max(first, 0), max(last, first, 0)
         return self.spans[first][0], self.spans[last][1]
-
-    def words_between(self, start: int, end: int) -> list[str]:
-        return self.text[start:end].split()
 
 
 def _fold(word: str) -> str:
@@ -64,7 +60,7 @@ def canonical(word: str) -> tuple[str, ...]:
     """The canonical word(s) for one written word: shorthand expanded, disguises undone, spelling mended."""
     word = _fold(word).replace("’", "'").replace("`", "'")
     contracted = _CONTRACTION.fullmatch(word)
-    if contracted and contracted.group(1) not in ("i", "im"):
+    if contracted:
         return (*canonical(contracted.group(1)), _CONTRACTIONS[contracted.group(2)])
     word = word.translate(_APOSTROPHES)
     if word in SHORTHAND:
@@ -211,8 +207,12 @@ def _iter_tokens(text: str) -> list[tuple[str, int, int, str]]:
     for run in _SPACED.finditer(text):
         tokens.extend(_plain_tokens(text, position, run.start()))
         letters = re.sub(r"[ .\-_*]", "", run.group())
-        # "i m s o s a d" joined is no word; but a run of single letters that spells a key word is.
-        tokens.append(("word", run.start(), run.end(), letters))
+        joined = canonical(letters)
+        if len(joined) > 1 or (joined and joined[0] in VOCABULARY):
+            tokens.append(("word", run.start(), run.end(), letters))
+        else:
+            # "u r a" joined is no word: the letters stay as they were written.
+            tokens.extend(_plain_tokens(text, run.start(), run.end()))
         position = run.end()
     tokens.extend(_plain_tokens(text, position, len(text)))
     return tokens

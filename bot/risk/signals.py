@@ -134,6 +134,3 @@ def _someone_else(t: str, start: int, end: int) -> bool:
             return True
     return False
 
-
-def words_of(norm: Normalised) -> list[str]:
-    return [w for w in norm.text.split() if w != BREAK]

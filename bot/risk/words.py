@@ -24,7 +24,7 @@ EMOJI: dict[str, tuple[str, ...]] = {
 # Written shorthand to canonical words. Contractions lose their apostrophe before this table is read, so
 # "i'm" and "im" are one entry.
 SHORTHAND: dict[str, tuple[str, ...]] = {
-    "im": ("i", "am"), "iam": ("i", "am"), "ive": ("i", "have"), "id": ("i", "would"), "ima": ("i", "am", "going", "to"),
+    "im": ("i", "am"), "iam": ("i", "am"), "ive": ("i", "have"), "ima": ("i", "am", "going", "to"),
     "imma": ("i", "am", "going", "to"), "ill": ("i", "will"), "i'll": ("i", "will"),
     "wanna": ("want", "to"), "wana": ("want", "to"), "wnna": ("want", "to"), "wan": ("want",), "wnt": ("want",),
     "wantt": ("want",), "gonna": ("going", "to"), "gna": ("going", "to"), "gunna": ("going", "to"),
@@ -79,7 +79,7 @@ SHORTHAND: dict[str, tuple[str, ...]] = {
     "wht": ("what",), "wts": ("whats",), "whats": ("what", "is"), "whts": ("what", "is"), "its": ("it", "is"),
     "thats": ("that", "is"), "theres": ("there", "is"), "hes": ("he", "is"), "shes": ("she", "is"),
     "theyre": ("they", "are"), "theyll": ("they", "will"),
-    "theyve": ("they", "have"), "someones": ("someone", "is"), "tonights": ("tonight", "is"), "everyones": ("everyone", "is"), "hed": ("he", "would"), "shed": ("she", "would"), "theyd": ("they", "would"),
+    "theyve": ("they", "have"), "someones": ("someone", "is"), "tonights": ("tonight", "is"), "everyones": ("everyone", "is"), "hed": ("he", "would"), "theyd": ("they", "would"),
     "were": ("were",), "weve": ("we", "have"), "itll": ("it", "will"), "thatll": ("that", "will"),
     "cant": ("cant",), "cannot": ("cant",), "couldnt": ("couldnt",), "shouldnt": ("shouldnt",),
     "wouldnt": ("wouldnt",), "isnt": ("isnt",), "wasnt": ("wasnt",), "arent": ("arent",), "aint": ("aint",),
@@ -87,7 +87,7 @@ SHORTHAND: dict[str, tuple[str, ...]] = {
     "gud": ("good",), "gd": ("good",), "nuthin": ("nothing",), "nothin": ("nothing",), "nthn": ("nothing",),
     "evrything": ("everything",), "evrythin": ("everything",), "everythin": ("everything",), "sumthin": ("something",),
     "smth": ("something",), "sth": ("something",), "bcuz": ("because",), "prob": ("probably",), "prolly": ("probably",),
-    "luv": ("love",), "bout": ("about",), "abt": ("about",), "wiv": ("with",), "hav": ("have",), "wiff": ("with",), "wid": ("with",), "tht": ("that",), "dat": ("that",),
+    "luv": ("love",), "bout": ("about",), "abt": ("about",), "hav": ("have",), "wiff": ("with",), "wid": ("with",), "tht": ("that",), "dat": ("that",),
     "da1": ("the", "one"), "thx": ("thanks",), "ty": ("thanks",), "ta": ("thanks",), "pic": ("pic",),
     "nuds": ("nudes",), "nude": ("nude",), "sxt": ("sext",), "pp": ("people",), "ppls": ("people",),
 }
@@ -117,7 +117,7 @@ FUZZY_GUARD = frozenset({
     "yourself", "himself", "herself", "hanging", "banging", "changing", "ranging", "everyone", "evening",
     "anyone", "someone", "bleach", "beach", "breach", "preach", "blanket", "choking", "cooking", "smoking",
     "joking", "poking", "looking", "booking", "following", "hollowing", "swallowing", "kidding", "herring",
-    "strangers", "strange", "stranger", "lonely", "lovely", "lively", "alive", "arrive", "native", "active",
+    "strangers", "strange", "stranger", "lonely", "lively", "alive", "arrive", "native", "active",
     "harming", "warming", "farming", "charming", "alarming", "tablets", "tablet", "goodbye", "goodbyes",
     "pictures", "pictured", "stabbed", "grabbed", "stable", "stables", "depressed", "impressed", "pressed",
     "anxiety", "society", "variety", "medicines", "nudes", "dudes", "forests", "hopeless", "homeless",

@@ -174,7 +174,7 @@ def test_evidence_points_at_the_words_that_raised_it() -> None:
 
 
 def test_a_stored_score_from_before_the_state_is_kept() -> None:
-    state, result = step(resume(None, 92), "ok")
+    _, result = step(resume(None, 92), "ok")
     assert result.score == 92 and result.level == "high"
 
 
