@@ -14,6 +14,7 @@ from bot.risk.lexicon import (
     NEGATORS,
     NOT_JOKING,
     PAST,
+    PICTURES,
     RESOLVED,
     THIRD_PERSON,
     TRIVIAL,
@@ -94,6 +95,9 @@ def analyse(text: str) -> MessageSignals:
                 best = found.get(key)
                 if best is None or weight > best[0] or (weight == best[0] and end - start > best[2] - best[1]):
                     found[key] = (weight, start, end)
+    words = t.split()
+    if words and all(w in PICTURES or w == BREAK for w in words) and not found:
+        found[("means", "pictures of means")] = (90, 1, len(t) - 1)
     signals = []
     for (category, name), (weight, start, end) in found.items():
         a, b = norm.span_of(start, end - 1 if t[end - 1] == " " else end)
