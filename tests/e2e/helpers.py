@@ -69,6 +69,16 @@ def assert_newest_message_in_view(page: Any, what: str) -> None:
     assert_in_view(page, newest, f"{what}: the newest message", inside=page.locator("#transcript"))
 
 
+def assert_end_in_view(page: Any, what: str) -> None:
+    """The end of the newest message is on screen (for a view shorter than the message)."""
+    box = page.locator("#messages li.message").last.bounding_box()
+    area = page.locator("#transcript").bounding_box()
+    view = viewport_of(page)
+    assert box and area
+    bottom = min(area["y"] + area["height"], view["height"])
+    assert area["y"] - 1 <= box["y"] + box["height"] <= bottom + 1, f"{what}: the newest message's end is off screen"
+
+
 def run_axe(page: Any, what: str, *, frame: Any = None) -> None:
     """axe-core with the WCAG 2.2 A and AA rules, run inside the page: 0 violations.
 

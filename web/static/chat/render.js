@@ -44,6 +44,9 @@ const END_SLACK_PX = 48;
 const BURST_GAP_MS = 2500;
 // Space kept above the start of a burst that is taller than the view.
 const BURST_MARGIN_PX = 8;
+// A burst that opens with a message this long (an outcome, say) is read from its first line; short ones
+// ("Got it: 2 images received") just follow the newest.
+const LONG_MESSAGE_CHARS = 160;
 
 export class Transcript {
   /**
@@ -117,10 +120,10 @@ export class Transcript {
     this.#setUnseen(!this.atEnd());
   }
 
-  #noteArrival(node) {
+  #noteArrival(node, text) {
     const now = Date.now();
-    if (!this.burstStart || !this.burstStart.isConnected || now - this.lastArrival > BURST_GAP_MS) {
-      this.burstStart = node;
+    if (!(this.burstStart && this.burstStart.isConnected) || now - this.lastArrival > BURST_GAP_MS) {
+      this.burstStart = String(text || "").length >= LONG_MESSAGE_CHARS ? node : null;
     }
     this.lastArrival = now;
   }
@@ -201,7 +204,7 @@ export class Transcript {
       const node = this.#build(message);
       if (message.client_id) this.byClientId.set(message.client_id, node);
       this.#place(node, message.seq);
-      if (!node.nextElementSibling || !node.nextElementSibling.dataset.seq) this.#noteArrival(node);
+      if (!node.nextElementSibling || !node.nextElementSibling.dataset.seq) this.#noteArrival(node, message.text);
       added += 1;
     }
     this.refreshStatuses();
@@ -279,9 +282,17 @@ export class Transcript {
     const node = el("li", `message message--${sender}`);
     node.dataset.sender = sender;
 
-    const name = el("p", "message__sender", senderLabel(message));
-    const text = el("p", "message__text", message.text ?? "");
-    node.append(name, text);
+    // One line for who and when (and, for the child's own, how far it got), so short messages stay short.
+    const head = el("p", "message__meta");
+    head.append(el("span", "message__sender", senderLabel(message)), el("span", "message__dot", " · "));
+    const time = el("time", "message__time", formatTime(message.at));
+    if (message.at) time.dateTime = message.at;
+    head.append(time);
+    if (sender === "child") {
+      head.append(el("span", "message__dot", " · "));
+      head.append(el("span", "message__status"));
+    }
+    node.append(head, el("p", "message__text", message.text ?? ""));
 
     if (Array.isArray(message.links) && message.links.length) {
       const links = el("ul", "message__links");
@@ -299,15 +310,6 @@ export class Transcript {
       if (links.childElementCount) node.append(links);
     }
 
-    const meta = el("p", "message__meta");
-    const time = el("time", "message__time", formatTime(message.at));
-    if (message.at) time.dateTime = message.at;
-    meta.append(time);
-    if (sender === "child") {
-      meta.append(el("span", "message__dot", " · "));
-      meta.append(el("span", "message__status"));
-    }
-    node.append(meta);
     return node;
   }
 }
