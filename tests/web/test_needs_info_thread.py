@@ -8,7 +8,17 @@ from sqlalchemy import select
 from bot.db import Database, make_engine
 from bot.models.inquiries import ReportReply
 from tests.harness import wait_for
-from tests.web.test_review import NS, bot_texts, choose, cid, get, queue_item, reach, report_images, staff
+from tests.web.test_review import (
+    NS,
+    bot_texts,
+    choose,
+    cid,
+    get,
+    queue_item,
+    reach,
+    report_images,
+    staff,
+)
 
 
 def last_options(kid) -> list[str]:  # type: ignore[no-untyped-def]
