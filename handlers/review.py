@@ -83,8 +83,8 @@ class ReviewHandlers:
         who = require(request, "analyst")
         status = await self.review.do_start(who, _id(request))
         # Opening the report is when its answers stop being news.
-        await self.inquiries.do_mark_seen(who, _id(request))
-        return ok(status=status)
+        new_answers = await self.inquiries.do_mark_seen(who, _id(request))
+        return ok(status=status, new_answers=new_answers)
 
     async def assess(self, request: web.Request) -> web.Response:
         who = require(request, "analyst")

@@ -88,6 +88,8 @@ def run_axe(page: Any, what: str, *, frame: Any = None) -> None:
     source = AXE_SOURCE.read_text(encoding="utf-8")
     if not target.evaluate("() => typeof window.axe === 'object'"):
         target.evaluate(source + "\n;true")
+    # A message still fading in is judged at its in-between colours: let animations finish first.
+    target.evaluate("() => Promise.all(document.getAnimations().map(a => a.finished.catch(() => null)))")
     result = target.evaluate(
         "async (tags) => { const r = await axe.run(document, {runOnly: {type: 'tag', values: tags}});"
         " return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,"
