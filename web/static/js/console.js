@@ -159,11 +159,11 @@ async function openChat(conversationId, detail = null) {
   transcript.clear();
   transcript.setFlags(currentFlags);
   reply.messages.forEach((m) => transcript.add(m));
-  transcript.toEnd();
   remember({ ...reply.chat, unread: 0 });
   showFacts(chats.get(conversationId));
   ui.panel.hidden = false;
   ui.facts.hidden = false;
+  transcript.toEnd();
   showWrapUp(false);
   ui.typing.hidden = true;
   markRead();
@@ -198,7 +198,7 @@ async function hello() {
   ui.statusSelect.value = reply.me.status;
   ui.statusSelect.disabled = false;
   ui.takeNext.disabled = false;
-  ui.capacity.textContent = `Up to ${plural(reply.me.capacity, "chat")} at once`;
+  ui.capacity.textContent = `up to ${plural(reply.me.capacity, "chat")}`;
   setWaiting(reply.waiting);
   canned.set(reply.canned);
   const held = new Set(reply.chats.map((c) => c.conversation_id));
