@@ -30,13 +30,15 @@ def presence_of(profile: CounsellorProfile | None, held: int, capacity: int) -> 
 class Colleague:
     user_id: int
     username: str
+    # offline | away | busy | available: one word per person, so the counts add up to the team.
     presence: str
     status: str
     load: int
     capacity: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"username": self.username, "presence": self.presence, "load": self.load, "capacity": self.capacity}
+        return {"user_id": self.user_id, "username": self.username, "presence": self.presence,
+                "status": self.status, "load": self.load, "capacity": self.capacity}
 
 
 async def get_team(session: AsyncSession, default_capacity: int) -> list[Colleague]:

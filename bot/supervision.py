@@ -13,7 +13,7 @@ from typing import Any, Sequence
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.colleagues import get_team
+from bot.colleagues import Colleague, get_team
 from bot.conversations import STAFF_VISIBLE, append_message, find_by_client_id, get_messages_after, lock_conversation, view_of
 from bot.db import Database
 from bot.errors import Conflict, Invalid, NotFound
@@ -83,19 +83,8 @@ class WaitingChild:
                 "returned": self.returned}
 
 
-@dataclass(frozen=True)
-class CounsellorLoad:
-    user_id: int
-    username: str
-    # offline | away | busy | available: one word per person, so the counts add up to the team.
-    presence: str
-    status: str
-    load: int
-    capacity: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "username": self.username, "presence": self.presence,
-                "status": self.status, "load": self.load, "capacity": self.capacity}
+# One row of the dashboard's team table (bot/colleagues.py owns the presence rule and the query).
+CounsellorLoad = Colleague
 
 
 @dataclass(frozen=True)
@@ -410,8 +399,7 @@ class Supervision:
                 for a, conv, name, role in rows]
 
     async def _counsellors(self, session: AsyncSession) -> list[CounsellorLoad]:
-        return [CounsellorLoad(c.user_id, c.username, c.presence, c.status, c.load, c.capacity)
-                for c in await get_team(session, self.config.default_capacity)]
+        return await get_team(session, self.config.default_capacity)
 
     async def _alerts(self, session: AsyncSession, now: datetime) -> list[SafeguardingFlag]:
         rows = (await session.execute(

@@ -10,6 +10,7 @@ from typing import Any
 from playwright.sync_api import expect
 
 from tests.harness import ROOT
+from tests.imagefactory import make_image
 
 AXE_SOURCE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
@@ -27,6 +28,23 @@ def register(page: Any, base: str, username: str | None = None) -> str:
     page.click("#auth-submit")
     expect(page.locator("#chat-view")).to_be_visible()
     return name
+
+
+def send_report(page: Any, *, images: int = 1, seed: int = 0) -> str:
+    """From the menu: report, under 13, upload Pillow-drawn images, send. Returns the report's reference."""
+    page.click("button.quick-reply[data-option=report]")
+    page.click("button.quick-reply[data-option=age_under_13]")
+    page.set_input_files("#upload-input", files=[
+        {"name": f"{n}.jpg", "mimeType": "image/jpeg", "buffer": make_image(640, 480, seed=seed + n)}
+        for n in range(images)])
+    expect(page.locator('#upload-list li[data-state="done"]')).to_have_count(images, timeout=30_000)
+    page.click("#upload-done")
+    page.click("button.quick-reply[data-option=report_submit]")
+    sent = page.locator("#messages li.message--bot", has_text="Your reference is")
+    expect(sent).to_be_visible()
+    found = re.search(r"HVN-[0-9A-Z]{4}-[0-9A-Z]{2}", sent.inner_text())
+    assert found, sent.inner_text()
+    return found.group(0)
 
 
 def staff_sign_in(page: Any, base: str, path: str, username: str, password: str) -> Any:

@@ -11,7 +11,7 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import register, run_axe, staff_sign_in
+from tests.e2e.helpers import register, run_axe, send_report, staff_sign_in
 from tests.imagefactory import make_image
 
 pytestmark = pytest.mark.e2e
@@ -63,14 +63,7 @@ def test_the_staff_pages_with_work_on_them(site, browser) -> None:
         # A child sends a report, then asks for a person.
         child = child_ctx.new_page()
         register(child, site.base_url)
-        child.click("button.quick-reply[data-option=report]")
-        child.click("button.quick-reply[data-option=age_under_13]")
-        child.set_input_files("#upload-input", files=[
-            {"name": "one.jpg", "mimeType": "image/jpeg", "buffer": make_image(640, 480, seed=92)}])
-        expect(child.locator('#upload-list li[data-state="done"]')).to_have_count(1, timeout=30_000)
-        child.click("#upload-done")
-        child.click("button.quick-reply[data-option=report_submit]")
-        expect(child.locator("#messages li.message--bot").last).to_contain_text("Your reference is")
+        send_report(child, seed=92)
         child.fill("#message-input", "can I talk to someone")
         child.click("#send-button")
         expect(child.locator("#queue-banner")).to_contain_text("queue")

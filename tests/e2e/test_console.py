@@ -8,6 +8,8 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from tests.e2e.helpers import register
+
 pytestmark = pytest.mark.e2e
 
 
@@ -135,11 +137,7 @@ def test_earlier_chats_beside_the_transcript_transfer_to_a_picked_colleague_and_
         ctx.set_default_timeout(10_000)
     try:
         child = child_ctx.new_page()
-        child.goto(site.base_url + "/chat")
-        child.click("#tab-register")
-        child.fill("#username", f"kid{uuid.uuid4().hex[:6]}")
-        child.fill("#password", "long enough pw")
-        child.click("#auth-submit")
+        register(child, site.base_url)
         child.locator("button.quick-reply[data-option=talk]").first.click()
 
         one = sign_in_counsellor(one_ctx, site.base_url, "counsellor-e2e", "counsellor pass 1")

@@ -9,8 +9,12 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import assert_newest_message_in_view, register, staff_sign_in
-from tests.imagefactory import make_image
+from tests.e2e.helpers import (
+    assert_newest_message_in_view,
+    register,
+    send_report,
+    staff_sign_in,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -25,16 +29,7 @@ def test_the_analyst_asks_the_child_answers_in_the_chat_and_the_analyst_sees_it(
     try:
         child = child_ctx.new_page()
         register(child, site.base_url)
-        child.click("button.quick-reply[data-option=report]")
-        child.click("button.quick-reply[data-option=age_under_13]")
-        child.set_input_files("#upload-input", files=[
-            {"name": "one.jpg", "mimeType": "image/jpeg", "buffer": make_image(640, 480, seed=71)}])
-        expect(child.locator('#upload-list li[data-state="done"]')).to_have_count(1, timeout=30_000)
-        child.click("#upload-done")
-        child.click("button.quick-reply[data-option=report_submit]")
-        sent = child.locator("#messages li.message--bot", has_text="Your reference is")
-        expect(sent).to_be_visible()
-        reference = re.search(r"HVN-[0-9A-Z]{4}-[0-9A-Z]{2}", sent.inner_text()).group(0)  # type: ignore[union-attr]
+        reference = send_report(child, seed=71)
 
         review = staff_ctx.new_page()
         review.clock.install()  # the console looks for answers every 15 s: the test moves its clock on

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 from playwright.sync_api import expect
@@ -175,55 +175,54 @@ def test_the_whole_report_flow_stays_on_screen(site, browser, shots, width: int,
         ctx.close()
 
 
-def test_the_keyboard_never_covers_the_message_box(site, browser, shots) -> None:
+@pytest.fixture
+def phone(browser) -> Iterator[Any]:  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True)
+    ctx.set_default_timeout(10_000)
+    yield ctx
+    ctx.close()
+
+
+def test_the_keyboard_never_covers_the_message_box(site, phone, shots) -> None:
     """A phone keyboard takes the bottom of the visual viewport; the app shrinks to what is left."""
-    ctx = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True)
-    ctx.set_default_timeout(10_000)
-    try:
-        page = ctx.new_page()
-        register(page, site.base_url)
-        page.click("button.quick-reply[data-option=advice]")
-        page.click("button.quick-reply[data-option=advice_reporting]")
-        expect(page.locator("#messages li.message--bot").last).to_contain_text("digital fingerprint")
-        page.focus("#message-input")
-        # What the on-screen keyboard does to the visual viewport: about 300 px fewer.
-        page.set_viewport_size({"width": 360, "height": 440})
-        page.wait_for_function("Math.abs(document.body.getBoundingClientRect().height - visualViewport.height) < 2")
-        assert_in_view(page, page.locator("#message-input"), "the message box above the keyboard")
-        assert_in_view(page, page.locator("#send-button"), "Send above the keyboard")
-        assert_in_view(page, page.locator("#quick-exit"), "Quick exit with the keyboard open")
-        assert_end_in_view(page, "with the keyboard open")
-        shot(page, shots, "phone-360x440-keyboard-open")
-    finally:
-        ctx.close()
+    page = phone.new_page()
+    register(page, site.base_url)
+    page.click("button.quick-reply[data-option=advice]")
+    page.click("button.quick-reply[data-option=advice_reporting]")
+    expect(page.locator("#messages li.message--bot").last).to_contain_text("digital fingerprint")
+    page.focus("#message-input")
+    # What the on-screen keyboard does to the visual viewport: about 300 px fewer.
+    page.set_viewport_size({"width": 360, "height": 440})
+    page.wait_for_function("Math.abs(document.body.getBoundingClientRect().height - visualViewport.height) < 2")
+    assert_in_view(page, page.locator("#message-input"), "the message box above the keyboard")
+    assert_in_view(page, page.locator("#send-button"), "Send above the keyboard")
+    assert_in_view(page, page.locator("#quick-exit"), "Quick exit with the keyboard open")
+    assert_end_in_view(page, "with the keyboard open")
+    shot(page, shots, "phone-360x440-keyboard-open")
 
 
-def test_scrolled_up_the_child_keeps_their_place_and_a_pill_brings_them_down(site, browser, shots) -> None:
-    ctx = browser.new_context(viewport={"width": 360, "height": 740}, has_touch=True)
-    ctx.set_default_timeout(10_000)
-    try:
-        page = ctx.new_page()
-        register(page, site.base_url)
-        for topic in ("advice", "advice_fault", "advice_reporting", "advice_help"):
-            page.click(f"button.quick-reply[data-option={topic}]")
-            expect(page.locator("#messages li.message--bot").last).to_have_attribute("data-seq", re.compile(r"\d+"))
-        page.wait_for_function("document.querySelector('#transcript').scrollHeight > "
-                               "document.querySelector('#transcript').clientHeight + 200")
-        # Following: each new message is in view.
-        assert_newest_message_in_view(page, "following")
-        expect(page.locator("#new-messages")).to_be_hidden()
-        # The child scrolls up to read; what arrives meanwhile (here from their other tab) must not pull them down.
-        page.locator("#transcript").evaluate("el => el.scrollTo(0, 0)")
-        other = ctx.new_page()
-        other.goto(site.base_url + "/chat")
-        other.click("button.quick-reply[data-option=advice_fault]")
-        expect(page.locator("#new-messages")).to_be_visible()
-        other.close()
-        assert page.locator("#transcript").evaluate("el => el.scrollTop") < 5
-        assert_in_view(page, page.locator("#new-messages"), "the new-messages pill")
-        shot(page, shots, "phone-360x740-new-messages-pill")
-        page.click("#new-messages")
-        expect(page.locator("#new-messages")).to_be_hidden()
-        assert_newest_message_in_view(page, "after the pill")
-    finally:
-        ctx.close()
+def test_scrolled_up_the_child_keeps_their_place_and_a_pill_brings_them_down(site, phone, shots) -> None:
+    ctx = phone
+    page = ctx.new_page()
+    register(page, site.base_url)
+    for topic in ("advice", "advice_fault", "advice_reporting", "advice_help"):
+        page.click(f"button.quick-reply[data-option={topic}]")
+        expect(page.locator("#messages li.message--bot").last).to_have_attribute("data-seq", re.compile(r"\d+"))
+    page.wait_for_function("document.querySelector('#transcript').scrollHeight > "
+                           "document.querySelector('#transcript').clientHeight + 200")
+    # Following: each new message is in view.
+    assert_newest_message_in_view(page, "following")
+    expect(page.locator("#new-messages")).to_be_hidden()
+    # The child scrolls up to read; what arrives meanwhile (here from their other tab) must not pull them down.
+    page.locator("#transcript").evaluate("el => el.scrollTo(0, 0)")
+    other = ctx.new_page()
+    other.goto(site.base_url + "/chat")
+    other.click("button.quick-reply[data-option=advice_fault]")
+    expect(page.locator("#new-messages")).to_be_visible()
+    other.close()
+    assert page.locator("#transcript").evaluate("el => el.scrollTop") < 5
+    assert_in_view(page, page.locator("#new-messages"), "the new-messages pill")
+    shot(page, shots, "phone-360x740-new-messages-pill")
+    page.click("#new-messages")
+    expect(page.locator("#new-messages")).to_be_hidden()
+    assert_newest_message_in_view(page, "after the pill")
