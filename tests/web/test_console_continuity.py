@@ -4,7 +4,15 @@ holding the chat and supervisors only), and the colleagues online to transfer to
 from __future__ import annotations
 
 from tests.harness import wait_for
-from tests.web.test_counsellor import CO, PASSWORD, call, cid, make_staff, on_duty, waiting_kid
+from tests.web.test_counsellor import (
+    CO,
+    PASSWORD,
+    call,
+    cid,
+    make_staff,
+    on_duty,
+    waiting_kid,
+)
 
 
 async def test_earlier_chats_for_the_counsellor_holding_the_chat_and_supervisors_only(
@@ -26,7 +34,7 @@ async def test_earlier_chats_for_the_counsellor_holding_the_chat_and_supervisors
     second = (await call(again, "hello", {"after": 0}, "/chat"))["conversation"]["id"]
     assert second != first
     assert (await call(again, "choose", {"option": "talk", "client_id": cid()}, "/chat"))["ok"]
-    bob, b = await on_duty(base, people, database_url)
+    _, b = await on_duty(base, people, database_url)
     assert (await call(b, "take_next"))["chat"]["conversation_id"] == second
 
     history = await call(b, "history", {"conversation_id": second})
@@ -42,7 +50,7 @@ async def test_earlier_chats_for_the_counsellor_holding_the_chat_and_supervisors
     # May not: the counsellor who held the earlier chat, another counsellor, a bad payload.
     refused = await call(a, "history", {"conversation_id": second})
     assert refused["error"]["code"] == "not_your_chat"
-    carol, c = await on_duty(base, people, database_url)
+    _, c = await on_duty(base, people, database_url)
     assert (await call(c, "history", {"conversation_id": second}))["error"]["code"] == "not_your_chat"
     assert (await call(c, "history", {"conversation_id": first}))["error"]["code"] == "not_your_chat"
     assert (await call(b, "history", {"conversation_id": "x"}))["error"]["code"] == "bad_payload"
