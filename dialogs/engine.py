@@ -6,7 +6,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -90,6 +90,8 @@ class Turn:
     services: Any = None
     views: list[MessageView] = field(default_factory=list)
     staff_events: list[StaffEvent] = field(default_factory=list)
+    # What the child typed in this step, for a state that takes the text itself (DialogDefinition.text_states).
+    child_text: str | None = None
     options_override: tuple[dict[str, str], ...] | None = None
 
     def say(self, key: str, *, options: Sequence[str] = (), links: Sequence[str] = (), **fmt: Any) -> None:
@@ -134,6 +136,8 @@ class DialogDefinition:
     options: Callable[[Conversation], tuple[str, ...]]
     # States where the bot does not answer free text (a counsellor is talking).
     quiet_states: frozenset[str] = frozenset()
+    # States where free text is the child's answer itself, firing this trigger instead of being read for intents.
+    text_states: Mapping[str, str] = field(default_factory=dict)
     # Triggers a child may fire by button or intent from any state.
     closed_states: frozenset[str] = frozenset({"closed"})
 
@@ -292,7 +296,8 @@ class DialogEngine:
                 if raised:
                     conv.risk_score = risk.score
                     turn.staff_events.append(StaffEvent("risk", {"risk_score": risk.score}, conversation_id=conv.id))
-                trigger = match_intent(text)
+                turn.child_text = text
+                trigger = self.definition.text_states.get(conv.state) or match_intent(text)
             seq = message.seq
             # Sends the INSERT now, so a resent client_id fails here, before the dialog acts on it.
             await session.flush()
