@@ -559,9 +559,9 @@ async def test_fuzzed_files_over_http_never_break_the_server(server, people) -> 
                      b"\x00\x00\x00\x18ftypheic"]).flatmap(lambda head: st.binary(max_size=2048).map(lambda t: head + t)),
 ))
 def test_intake_refuses_random_bytes_with_a_known_code(data: bytes) -> None:
-    from bot.images.intake import IntakeError
+    from bot.images.intake import IntakeError, IntakeLimits
 
     try:
-        check_and_hash(data, max_bytes=MB, max_pixels=10_000_000)
+        check_and_hash(data, IntakeLimits(max_image_bytes=MB, max_decoded_bytes=32 * MB))
     except IntakeError as error:
         assert error.code in KNOWN_CODES and error.message

@@ -1,0 +1,121 @@
+"""Encodes synthetic test videos at run time with PyAV (shapes, noise, text; never a person), in memory."""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from tests.imagefactory import Kind, draw
+
+# SVT-AV1 prints its configuration unless told not to.
+os.environ.setdefault("SVT_LOG", "1")
+
+# (container format, encoder, pixel format) for each codec the tests make, by the codec phones use.
+ENCODERS: dict[str, tuple[str, str, str]] = {
+    "h264": ("mp4", "libx264", "yuv420p"),
+    "hevc": ("mp4", "libx265", "yuv420p"),
+    "vp8": ("webm", "libvpx", "yuv420p"),
+    "vp9": ("webm", "libvpx-vp9", "yuv420p"),
+    "av1": ("mp4", "libsvtav1", "yuv420p"),
+    "h263": ("3gp", "h263", "yuv420p"),
+    "mpeg4": ("3gp", "mpeg4", "yuv420p"),
+}
+_FAST = {"libx264": {"preset": "ultrafast"}, "libx265": {"preset": "ultrafast", "x265-params": "log-level=none"},
+         "libvpx": {"deadline": "realtime", "cpu-used": "8"}, "libvpx-vp9": {"deadline": "realtime", "cpu-used": "8"},
+         "libsvtav1": {"preset": "12"}}
+
+
+@dataclass(frozen=True)
+class Scene:
+    """A picture shown for `seconds`, drifting slowly sideways as a hand-held camera would."""
+
+    kind: Kind
+    seed: int
+    seconds: float
+
+
+def scenes(seconds: float, seed: int = 0, per_scene: float = 2.0) -> list[Scene]:
+    kinds: list[Kind] = ["shapes", "noise", "text", "shapes"]
+    count = max(1, round(seconds / per_scene))
+    return [Scene(kinds[(seed + i) % len(kinds)], seed * 100 + i, seconds / count) for i in range(count)]
+
+
+def frames_of(plan: list[Scene], width: int, height: int, fps: int) -> list[np.ndarray]:
+    """RGB frames for the plan: each scene drawn once (wider than the frame) and panned a little."""
+    out: list[np.ndarray] = []
+    for scene in plan:
+        wide = np.asarray(draw(width + width // 8, height, scene.kind, scene.seed))
+        count = max(1, round(scene.seconds * fps))
+        for n in range(count):
+            shift = (n * (width // 8)) // max(1, count)
+            out.append(np.ascontiguousarray(wide[:, shift:shift + width]))
+    return out
+
+
+def encode(frames: list[np.ndarray], codec: str = "h264", fps: int = 30, container: str | None = None,
+           audio: bool = False, options: dict[str, str] | None = None) -> bytes:
+    """Encode RGB frames in memory with the codec's encoder (and optionally a silent audio track)."""
+    fmt, encoder, pix_fmt = ENCODERS[codec]
+    out = io.BytesIO()
+    with av.open(out, "w", format=container or fmt) as muxer:
+        stream = muxer.add_stream(encoder, rate=fps)
+        height, width = frames[0].shape[:2]
+        stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
+        stream.options = {**_FAST.get(encoder, {}), **(options or {})}
+        if encoder in ("h263", "mpeg4"):
+            stream.codec_context.time_base = Fraction(1, fps)
+        sound = muxer.add_stream("aac", rate=16000) if audio else None
+        for n, pixels in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+            frame.pts = n
+            for packet in stream.encode(frame):
+                muxer.mux(packet)
+        for packet in stream.encode():
+            muxer.mux(packet)
+        if sound is not None:
+            _silence(muxer, sound, len(frames) / fps)
+    return out.getvalue()
+
+
+def _silence(muxer: av.container.OutputContainer, stream: av.AudioStream, seconds: float) -> None:
+    samples = int(seconds * 16000)
+    for start in range(0, samples, 1024):
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1024), dtype=np.float32), format="fltp", layout="mono")
+        frame.sample_rate, frame.pts = 16000, start
+        for packet in stream.encode(frame):
+            muxer.mux(packet)
+    for packet in stream.encode():
+        muxer.mux(packet)
+
+
+def make_video(seconds: float = 4.0, width: int = 320, height: int = 240, fps: int = 10, codec: str = "h264",
+               seed: int = 0, container: str | None = None, audio: bool = False,
+               options: dict[str, str] | None = None) -> bytes:
+    """Return an encoded synthetic video: a scene every two seconds, each panning slowly."""
+    return encode(frames_of(scenes(seconds, seed), width, height, fps), codec, fps, container, audio, options)
+
+
+def audio_only(seconds: float = 2.0) -> bytes:
+    """An MP4 holding only a silent sound track (what a voice memo or .m4a is)."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as muxer:
+        _silence(muxer, muxer.add_stream("aac", rate=16000), seconds)
+    return out.getvalue()
+
+
+def with_encryption_marked(data: bytes) -> bytes:
+    """The same MP4 with its video sample entry renamed `encv`, as Common Encryption (DRM) marks it."""
+    at = data.find(b"avc1", data.find(b"moov"))
+    assert data.find(b"moov") > 0 and at > 0, "an H.264 MP4 was expected"
+    return data[:at] + b"encv" + data[at + 4:]
+
+
+def decoded_frames(data: bytes) -> list[tuple[float, np.ndarray]]:
+    """Every frame of a video as (timestamp, RGB array), for making stills and re-encoded copies."""
+    with av.open(io.BytesIO(data)) as container:
+        return [(float(f.time or 0.0), f.to_ndarray(format="rgb24")) for f in container.decode(video=0)]
