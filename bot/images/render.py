@@ -12,7 +12,6 @@ import math
 import warnings
 from typing import Sequence
 
-import numpy as np
 from PIL import Image, ImageFilter
 
 from bot.images.intake import (
@@ -132,12 +131,8 @@ def render_clear(data: bytes, limits: IntakeLimits, frames: Sequence[tuple[int, 
     chosen = frames[frame] if frame is not None and 0 <= frame < len(frames) else (frames[0] if frames else (0, 0.0))
     if sniff_video(data) is not None and sniff_format(data) is None:
         (picture,) = _video_pictures(data, [chosen[1]])
-        return _jpeg(_shown(picture, CLEAR_LONG_SIDE, False, 1), 90)
+        return _jpeg(_shown(picture, CLEAR_LONG_SIDE, False, 1).convert("RGB"), 90)
     image = _open_picture(data, limits, CLEAR_LONG_SIDE)
     orientation = orientation_of(image)
-    return _jpeg(_shown(_frame_of(image, chosen[0]), CLEAR_LONG_SIDE, False, orientation), 90)
+    return _jpeg(_shown(_frame_of(image, chosen[0]), CLEAR_LONG_SIDE, False, orientation).convert("RGB"), 90)
 
-
-def grey_levels(jpeg: bytes) -> np.ndarray:
-    """The pixels of a rendered JPEG (tests and the benchmark look at what an analyst would see)."""
-    return np.asarray(Image.open(io.BytesIO(jpeg)))
