@@ -207,12 +207,15 @@ def uploads_context(
         pool = HashingPool(workers=workers, timeout_s=HASH_TIMEOUT_S, video_timeout_s=VIDEO_TIMEOUT_S,
                            memory_bytes=memory_cap_for(reports.limits.intake()))
         reports.attach(pool, vault)
+        # The workers start while the server comes up, so the first upload does not wait for them.
+        starting = asyncio.create_task(pool.start())
         removed = await reports.do_sweep_vault(vault_dir)
         if removed:
             log.info("removed %d vault file(s) left without an image row", removed)
         try:
             yield
         finally:
+            starting.cancel()
             pool.close()
 
     return context

@@ -181,6 +181,12 @@ class HashingPool:
         return ProcessPoolExecutor(max_workers=workers, mp_context=self._context, initializer=_warm_up,
                                    initargs=(self._memory_bytes,))
 
+    async def start(self) -> None:
+        """Start every worker now (they import FFmpeg, numpy and the decoders), not on the first upload."""
+        executor = self._executor
+        await asyncio.gather(*(asyncio.wrap_future(executor.submit(_ready)) for _ in range(self._workers)),
+                             return_exceptions=True)
+
     async def hash(self, data: bytes, limits: IntakeLimits = DEFAULT_LIMITS, owner: Hashable = None) -> ImageHashes:
         """Check and hash one upload off the event loop; refusals raise IntakeError."""
         media = sniff_media(data)
