@@ -9,7 +9,6 @@ import json
 import uuid
 from typing import Any
 
-import aiohttp
 import numpy as np
 from PIL import Image
 
@@ -17,31 +16,12 @@ from bot.images.intake import check_and_hash
 from tests.harness import Person, wait_for
 from tests.imagefactory import make_animated_gif
 from tests.videofactory import decoded_frames, make_video
-from tests.web.test_review import audit_actions, bot_texts, choose, get, queue_item, reach, staff
+from tests.web.test_review import audit_actions, bot_texts, get, queue_item, staff
+from tests.web.test_review import report_files as uploaded
 from tests.web.test_upload_video import _rows
 
-NS = "/chat"
-
-
 async def report_files(kid: Person, files: list[tuple[str, bytes]]) -> str:
-    """As the widget does, with these files; returns the report's reference."""
-    client = await kid.connect(NS)
-    assert (await client.call("hello", {"after": 0}, namespace=NS, timeout=10))["ok"]
-    await choose(client, "report")
-    await choose(client, "age_under_13")
-    await reach(kid, "report_upload")
-    for name, data in files:
-        issued = await client.call("upload_link", {}, namespace=NS, timeout=10)
-        form = aiohttp.FormData()
-        form.add_field("file", data, filename=name, content_type="application/octet-stream")
-        headers = {"Origin": kid.base_url.rstrip("/"), "X-CSRF-Token": kid.csrf}
-        async with kid.http.post(kid.base_url.rstrip("/") + issued["url"], data=form, headers=headers) as r:
-            assert r.status == 200, await r.text()
-    await choose(client, "upload_done")
-    await choose(client, "report_submit")
-    await reach(kid, "report_submitted")
-    text = next(t for t in bot_texts(kid) if "Your reference is" in t)
-    return text.split("Your reference is ")[1].split(".")[0]
+    return (await uploaded(kid, files))[1]
 
 
 async def view(person: Person, image_id: int, kind: str, frame: int | None = None) -> tuple[int, bytes]:
