@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import io
+import itertools
 import os
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Iterable, Iterator
 
 import av
 import numpy as np
@@ -48,38 +50,44 @@ def scenes(seconds: float, seed: int = 0, per_scene: float = 2.0,
 
 
 def frames_of(plan: list[Scene], width: int, height: int, fps: int) -> list[np.ndarray]:
+    return list(iter_frames(plan, width, height, fps))
+
+
+def iter_frames(plan: list[Scene], width: int, height: int, fps: int) -> Iterator[np.ndarray]:
     """RGB frames for the plan: each scene drawn once (a little wider than the frame) and panned slowly.
 
     PDQ is not made for moving pictures: a pan of 1% of the width changes about 16 of its 256 bits, so
     the drift is kept to 1/64 of the width per scene, which a still taken between two sampled frames
     survives; text, whose PDQ changes most, is left out of the scenes the matching tests use.
     """
-    out: list[np.ndarray] = []
     for scene in plan:
         wide = np.asarray(draw(width + width // 64 + 1, height, scene.kind, scene.seed))
         count = max(1, round(scene.seconds * fps))
         for n in range(count):
             shift = (n * (width // 64)) // max(1, count)
-            out.append(np.ascontiguousarray(wide[:, shift:shift + width]))
-    return out
+            yield np.ascontiguousarray(wide[:, shift:shift + width])
 
 
-def encode(frames: list[np.ndarray], codec: str = "h264", fps: int = 30, container: str | None = None,
+def encode(frames: Iterable[np.ndarray], codec: str = "h264", fps: int = 30, container: str | None = None,
            audio: bool = False, options: dict[str, str] | None = None,
            container_options: dict[str, str] | None = None) -> bytes:
-    """Encode RGB frames in memory with the codec's encoder (and optionally a silent audio track)."""
+    """Encode RGB frames (any iterable: a long clip need not be held) in memory with the codec's encoder."""
     fmt, encoder, pix_fmt = ENCODERS[codec]
+    frames = iter(frames)
+    first = next(frames)
     out = io.BytesIO()
     with av.open(out, "w", format=container or fmt, options=container_options or {}) as muxer:
         stream = muxer.add_stream(encoder, rate=fps)
-        height, width = frames[0].shape[:2]
+        height, width = first.shape[:2]
         stream.width, stream.height, stream.pix_fmt = width, height, pix_fmt
         stream.options = {**_FAST.get(encoder, {}), **(options or {})}
         if encoder in ("h263", "mpeg4"):
             stream.codec_context.time_base = Fraction(1, fps)
         webm = (container or fmt) == "webm"
         sound = muxer.add_stream("libopus" if webm else "aac", rate=48000 if webm else 16000) if audio else None
-        for n, pixels in enumerate(frames):
+        count = 0
+        for n, pixels in enumerate(itertools.chain([first], frames)):
+            count = n + 1
             frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
             frame.pts = n
             for packet in stream.encode(frame):
@@ -87,7 +95,7 @@ def encode(frames: list[np.ndarray], codec: str = "h264", fps: int = 30, contain
         for packet in stream.encode():
             muxer.mux(packet)
         if sound is not None:
-            _silence(muxer, sound, len(frames) / fps)
+            _silence(muxer, sound, count / fps)
     return out.getvalue()
 
 
