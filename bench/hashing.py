@@ -122,9 +122,9 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def _uploaders_main(base_url: str, photos: list[bytes], ready: Any, go: Any, stop: Any, done: Any,
-                    count: int = UPLOADERS) -> None:
+                    children: int = UPLOADERS) -> None:
     async def run() -> None:
-        uploaders = [await _child_in_upload_step(base_url) for _ in range(count)]
+        uploaders = [await _child_in_upload_step(base_url) for _ in range(children)]
         try:
             ready.set()
             await asyncio.to_thread(go.wait)
@@ -298,13 +298,20 @@ def main() -> None:
     parser.add_argument("--skip-chat", action="store_true", help="only the hashing rates")
     parser.add_argument("--video-seconds", type=float, default=60.0, help="length of the 1080p clip")
     parser.add_argument("--video-rounds", type=int, default=3)
+    parser.add_argument("--chat-video-seconds", type=float, default=20.0,
+                        help="length of the 1080p clips two children upload during the chat phase")
     parser.add_argument("--skip-video", action="store_true")
+    parser.add_argument("--skip-rates", action="store_true", help="no video hashing rates (the chat phase only)")
     parser.add_argument("--skip-images", action="store_true")
     args = parser.parse_args()
     if not args.skip_video:
-        clip = make_clip(args.video_seconds)
-        video_rates(clip, args.video_seconds, args.video_rounds)
+        clip = b""
+        if not args.skip_rates:
+            clip = make_clip(args.video_seconds)
+            video_rates(clip, args.video_seconds, args.video_rounds)
         if not args.skip_chat:
+            if not clip or args.chat_video_seconds != args.video_seconds:
+                clip = make_clip(args.chat_video_seconds)
             asyncio.run(chat_under_upload_load(args.chat_seconds, _variants(clip, 50), uploaders=2,
                                                label="2 videos being hashed"))
     if args.skip_images:

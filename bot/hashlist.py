@@ -20,7 +20,17 @@ from bot.audit import Actor, append, lock_ordered_writes
 from bot.db import Database
 from bot.errors import Conflict, Invalid
 from bot.models.base import utcnow
-from bot.images.hashing import VPDQ, REGISTRY, Frame, HashKind, ImageHashes, check_record, exact_kinds, lookup_kinds
+from bot.images.hashing import (
+    REGISTRY,
+    VPDQ,
+    Frame,
+    HashKind,
+    ImageHashes,
+    check_record,
+    columns_of,
+    exact_kinds,
+    lookup_kinds,
+)
 from bot.models.hashlist import CATEGORIES, WITHDRAW_REASONS, HashListEntry, HashListFrame
 
 _RETRIES = 5
@@ -164,8 +174,8 @@ async def publish(session: AsyncSession, actor: Actor, report_image_id: int, cat
     await lock_ordered_writes(session)
     row = await session.scalar(
         select(HashListEntry).where(HashListEntry.report_image_id == report_image_id).with_for_update())
-    if row is not None and (row.md5, row.sha1, row.sha256, row.pdq) != (
-            hashes.md5, hashes.sha1, hashes.sha256, hashes.pdq):
+    wanted = columns_of(hashes)
+    if row is not None and any(getattr(row, column) != value for column, value in wanted.items()):
         raise Conflict("hashes_differ", "This image is already on the list with different hashes.")
     if row is not None and row.withdrawn_at is None and row.category == category:
         return (await _entries(session, [row]))[0]
@@ -173,8 +183,7 @@ async def publish(session: AsyncSession, actor: Actor, report_image_id: int, cat
     now = utcnow()
     if row is None:
         row = HashListEntry(public_id=str(uuid.uuid4()), report_image_id=report_image_id, report_ref=report_ref,
-                            md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256, pdq=hashes.pdq,
-                            pdq_quality=hashes.pdq_quality, category=category, published_at=now,
+                            **wanted, pdq_quality=hashes.pdq_quality, category=category, published_at=now,
                             change_seq=change, media=hashes.media)
         session.add(row)
         await session.flush()

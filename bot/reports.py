@@ -20,7 +20,7 @@ from bot.conversations import lock_conversation
 from bot.db import Database
 from bot.errors import Conflict, Forbidden, HavenError, NotFound, TooMany
 from bot.hashlist import HashList
-from bot.images.hashing import PDQ, REGISTRY, ImageHashes
+from bot.images.hashing import PDQ, REGISTRY, ImageHashes, columns_of
 from bot.images.intake import IntakeError, IntakeLimits
 from bot.images.matching import Bag, ListMatch, MediaMatch, SeenBefore, near_reports_off_loop
 from bot.images.pool import HashingPool
@@ -462,9 +462,9 @@ class ReportService:
                 if report.bytes_received + size > self.limits.max_report_bytes:
                     raise report_full(self.limits.max_report_bytes)
                 image = ReportImage(
-                    report_id=report.id, vault_id=vault_id, sha256=hashes.sha256, sha1=hashes.sha1, md5=hashes.md5,
-                    pdq=hashes.pdq, pdq_quality=hashes.pdq_quality, pdq_unrotated=hashes.pdq_unrotated,
-                    phash=hashes.phash, media=hashes.media, format=hashes.format, width=hashes.width,
+                    report_id=report.id, vault_id=vault_id, **columns_of(hashes, exchanged=False),
+                    pdq_quality=hashes.pdq_quality, pdq_unrotated=hashes.pdq_unrotated,
+                    media=hashes.media, format=hashes.format, width=hashes.width,
                     height=hashes.height, frames=hashes.frames,
                     duration_ms=round(hashes.duration * 1000) if hashes.duration is not None else None,
                     codec=hashes.codec, byte_size=size, wrapped_key=wrapped, status="received", created_at=now)

@@ -425,13 +425,19 @@ def lookup_kinds() -> list[HashKind]:
     return [k for k in REGISTRY.values() if k.exchanged]
 
 
-def stored_columns() -> list[str]:
-    """The hash columns one report image or hash-list entry holds, from the registry (no duplicates)."""
+def stored_columns(exchanged: bool = True) -> list[str]:
+    """The hash columns a hash-list entry (exchanged kinds) or a report image (every kind) holds, from the
+    registry, without duplicates; a kind's column is also the field of ImageHashes that holds it."""
     columns: list[str] = []
     for kind in REGISTRY.values():
-        if kind.exchanged and kind.column not in columns and not isinstance(kind, VPDQ):
+        if (kind.exchanged or not exchanged) and kind.column not in columns and not isinstance(kind, VPDQ):
             columns.append(kind.column)
     return columns
+
+
+def columns_of(hashes: "ImageHashes", exchanged: bool = True) -> dict[str, Any]:
+    """The record's hashes by column, for a row of the hash list (or, with exchanged=False, a report image)."""
+    return {column: getattr(hashes, column) for column in stored_columns(exchanged)}
 
 
 # The one record --------------------------------------------------------------------------------

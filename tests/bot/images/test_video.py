@@ -164,3 +164,33 @@ def test_hash_cli_prints_file_hashes_and_vpdq_frames(tmp_path: Path, original: b
     assert [set(f) for f in result["frames"]] == [{"timestamp", "pdq", "quality"}] * len(result["frames"])
     assert [round(f["timestamp"]) for f in result["frames"]] == list(range(len(result["frames"])))
     json.dumps(result)
+
+
+async def test_damaged_videos_give_hashes_or_a_video_code_and_never_take_the_pool_down() -> None:
+    import asyncio
+    import random
+
+    from bot.images.pool import HashingPool
+
+    seeds = [make_video(2.0, 160, 120, fps=10, codec=codec, seed=8) for codec in ("h264", "vp9", "hevc")]
+    rng = random.Random(12)
+    pool = HashingPool(workers=2, timeout_s=30, video_timeout_s=30)
+    codes: dict[str, int] = {}
+    try:
+        for n in range(24):
+            data = bytearray(seeds[n % len(seeds)])
+            for _ in range(rng.randint(1, 40)):
+                data[rng.randrange(64, len(data))] = rng.randrange(256)
+            if n % 4 == 3:
+                data = data[: rng.randrange(64, len(data))]
+            try:
+                hashes = await pool.hash(bytes(data), owner="fuzz")
+                codes["hashed"] = codes.get("hashed", 0) + 1
+                assert hashes.media == "video" and hashes.frame_hashes
+            except IntakeError as error:
+                assert error.code in MESSAGES and error.message == MESSAGES[error.code]
+                codes[error.code] = codes.get(error.code, 0) + 1
+        assert (await pool.hash(seeds[0])).media == "video"  # still working
+    finally:
+        pool.close()
+    assert len(codes) >= 2, codes
