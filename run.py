@@ -225,12 +225,17 @@ def cmd_retention(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_hash(settings: Settings, args: argparse.Namespace) -> int:
-    from bot.images.intake import IntakeError, hash_file
+    from bot.images.intake import IntakeError, IntakeLimits, hash_file
 
+    limits = IntakeLimits(max_image_bytes=settings.upload_max_file_mb * 1024 * 1024,
+                          max_video_bytes=settings.upload_max_video_mb * 1024 * 1024,
+                          max_decoded_bytes=settings.max_decoded_mb * 1024 * 1024,
+                          max_video_seconds=float(settings.upload_max_video_seconds),
+                          frame_interval=settings.video_frame_interval_seconds)
     status = 0
     for name in args.files:
         try:
-            print(json.dumps({"file": name, **hash_file(Path(name))}))
+            print(json.dumps({"file": name, **hash_file(Path(name), limits)}))
         except IntakeError as exc:
             print(json.dumps({"file": name, "error": {"code": exc.code, "message": exc.message}}))
             status = 1
@@ -289,21 +294,19 @@ async def _export_hashes(db, output: Path, fmt: str) -> int:  # type: ignore[no-
     from datetime import datetime, timezone
 
     from bot.audit import Actor, AuditLog
-    from bot.hashlist import HashList
+    from bot.hashlist import EXPORT_COLUMNS, HashList, cell, export_row
 
     rows = []
     async for entry in HashList(db).iter_active():
-        rows.append({"id": entry.id, "category": entry.category, "md5": entry.md5, "sha1": entry.sha1,
-                     "sha256": entry.sha256, "pdq": entry.pdq, "pdq_quality": entry.pdq_quality,
-                     "published_at": entry.published_at.isoformat(), "report_image_id": entry.report_image_id})
+        rows.append({**export_row(entry), "report_image_id": entry.report_image_id})
     partial = output.with_name(output.name + ".partial")
     # Written beside the target and renamed, so a reader never sees half a file.
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", newline="") as handle:
         if fmt == "csv":
-            writer = csv.DictWriter(handle, fieldnames=list(EXPORT_FIELDS), lineterminator="\n")
+            writer = csv.DictWriter(handle, fieldnames=[*EXPORT_COLUMNS, "report_image_id"], lineterminator="\n")
             writer.writeheader()
-            writer.writerows(rows)
+            writer.writerows({key: cell(value) for key, value in row.items()} for row in rows)
         else:
             json.dump({"source": "Haven", "generated_at": datetime.now(timezone.utc).isoformat(),
                        "count": len(rows), "entries": rows}, handle, indent=1)
@@ -311,9 +314,6 @@ async def _export_hashes(db, output: Path, fmt: str) -> int:  # type: ignore[no-
     await AuditLog(db).do_record(Actor(None, "admin"), "hashes_export", "hashlist:national",
                                  {"count": len(rows), "format": fmt})
     return len(rows)
-
-
-EXPORT_FIELDS = ("id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "published_at", "report_image_id")
 
 
 def cmd_export_hashes(settings: Settings, args: argparse.Namespace) -> int:
@@ -394,7 +394,8 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["counsellor", "supervisor", "analyst", "admin"])
     create.add_argument("--username", required=True)
     create.add_argument("--password-file", help="read the password from this file instead of prompting")
-    hasher = sub.add_parser("hash", help="print MD5, SHA-1, SHA-256, PDQ and pHash of image files as JSON lines")
+    hasher = sub.add_parser("hash", help="print the hashes of image and video files as JSON lines (a video: file "
+                            "hashes and vPDQ frames)")
     hasher.add_argument("files", nargs="+")
     partner = sub.add_parser("create-partner", help="create a partner platform and print its API key once")
     partner.add_argument("--name", required=True)

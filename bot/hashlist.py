@@ -7,11 +7,10 @@ cursor to the last change it got therefore never skips one committed later with 
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
-from typing import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, AsyncIterator, Iterable, Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -21,22 +20,22 @@ from bot.audit import Actor, append, lock_ordered_writes
 from bot.db import Database
 from bot.errors import Conflict, Invalid
 from bot.models.base import utcnow
-from bot.models.hashlist import CATEGORIES, WITHDRAW_REASONS, HashListEntry
+from bot.images.hashing import (
+    REGISTRY,
+    VPDQ,
+    Frame,
+    HashKind,
+    ImageHashes,
+    check_record,
+    columns_of,
+    exact_kinds,
+    lookup_kinds,
+)
+from bot.models.hashlist import CATEGORIES, WITHDRAW_REASONS, HashListEntry, HashListFrame
 
-HEX_LENGTHS = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
-_HEX = re.compile(r"[0-9a-f]+")
 _RETRIES = 5
-
-
-@dataclass(frozen=True, slots=True)
-class ImageHashes:
-    """The four hashes of one image, lower-case hex."""
-
-    md5: str
-    sha1: str
-    sha256: str
-    pdq: str
-    pdq_quality: int | None = None
+__all__ = ["EXPORT_COLUMNS", "HASH_FIELDS", "ChangePage", "HashEntry", "HashList", "ImageHashes", "cell", "check_hash",
+           "check_hashes", "export_row", "iso", "publish", "withdraw"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,17 +48,23 @@ class HashEntry:
     md5: str
     sha1: str
     sha256: str
-    pdq: str
+    pdq: str | None
     pdq_quality: int | None
     published_at: datetime
     withdrawn_at: datetime | None
     withdraw_reason: str | None
     report_image_id: int
     report_ref: str | None
+    media: str = "image"
+    frames: tuple[Frame, ...] = field(default_factory=tuple)
 
     @property
     def active(self) -> bool:
         return self.withdrawn_at is None
+
+    def pdqs(self) -> list[str]:
+        """Every PDQ the entry is matched by: its picture's and its frames'."""
+        return ([self.pdq] if self.pdq else []) + [f.pdq for f in self.frames if f.pdq != self.pdq]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,26 +76,82 @@ class ChangePage:
     more: bool
 
 
-def check_hex(kind: str, value: object) -> str:
-    """A hash as sent by a person or partner: the right length of hex digits (any case)."""
-    length = HEX_LENGTHS[kind]
-    if not isinstance(value, str):
-        raise Invalid("bad_hash", f"'{kind}' must be a string of {length} hexadecimal digits.")
-    lowered = value.lower()
-    if len(lowered) != length or not _HEX.fullmatch(lowered):
-        raise Invalid("bad_hash", f"'{kind}' must be exactly {length} hexadecimal digits (0-9, a-f).")
-    return lowered
+def _field(kind: HashKind) -> str:
+    """The exchange field of a kind: its name, except vPDQ's, whose value is the entry's `frames`."""
+    return "frames" if isinstance(kind, VPDQ) else kind.name
+
+
+# What partners and the national hand-over get for every entry, one field per exchanged kind.
+HASH_FIELDS = [_field(kind) for kind in lookup_kinds()]
+EXPORT_COLUMNS = ["id", "media", "category", *HASH_FIELDS, "pdq_quality", "published_at"]
+
+
+def iso(at: datetime | None) -> str | None:
+    return at.astimezone(timezone.utc).isoformat() if at is not None else None
+
+
+def entry_hashes(entry: HashEntry) -> dict[str, Any]:
+    """Every exchanged kind's value for one entry, from the registry (null where it has none)."""
+    out: dict[str, Any] = {}
+    for kind in lookup_kinds():
+        if isinstance(kind, VPDQ):
+            out["frames"] = [frame.as_json() for frame in entry.frames]
+        else:
+            out[kind.name] = getattr(entry, kind.column) if entry.media in kind.media else None
+    return out
+
+
+def export_row(entry: HashEntry) -> dict[str, Any]:
+    """One active entry for exports, lookups and the hand-over."""
+    return {"id": entry.id, "media": entry.media, "category": entry.category, **entry_hashes(entry),
+            "pdq_quality": entry.pdq_quality, "published_at": iso(entry.published_at)}
+
+
+def cell(value: Any) -> Any:
+    """A CSV cell: frames in vPDQ's compact form (pdq,quality,timestamp), separated by spaces."""
+    if isinstance(value, list):
+        return " ".join(f"{f['pdq']},{f['quality']},{f['timestamp']}" for f in value)
+    return value
+
+
+def check_hash(kind: HashKind | str, value: object) -> str:
+    """A hash as sent by a person or partner, checked by its kind: the right length of hex digits (any case)."""
+    found = REGISTRY[kind] if isinstance(kind, str) else kind
+    try:
+        return found.check(value)
+    except ValueError as error:
+        raise Invalid("bad_hash", str(error)) from None
 
 
 def check_hashes(hashes: ImageHashes) -> ImageHashes:
-    return ImageHashes(check_hex("md5", hashes.md5), check_hex("sha1", hashes.sha1),
-                       check_hex("sha256", hashes.sha256), check_hex("pdq", hashes.pdq), hashes.pdq_quality)
+    try:
+        return check_record(hashes)
+    except ValueError as error:
+        raise Invalid("bad_hash", str(error)) from None
 
 
-def _entry(row: HashListEntry) -> HashEntry:
+def _entry(row: HashListEntry, frames: Sequence[HashListFrame] = ()) -> HashEntry:
     return HashEntry(row.public_id, row.change_seq, row.category, row.md5, row.sha1, row.sha256, row.pdq,
                      row.pdq_quality, row.published_at, row.withdrawn_at, row.withdraw_reason,
-                     row.report_image_id, row.report_ref)
+                     row.report_image_id, row.report_ref, row.media,
+                     tuple(Frame(f.timestamp_ms / 1000, f.pdq, f.quality) for f in frames))
+
+
+async def _frames_of(session: AsyncSession, ids: Sequence[int]) -> dict[int, list[HashListFrame]]:
+    """Each entry's frames in order, for a page of entries (one query per 500)."""
+    found: dict[int, list[HashListFrame]] = {}
+    unique = sorted(set(ids))
+    for start in range(0, len(unique), 500):
+        for frame in (await session.scalars(
+                select(HashListFrame).where(HashListFrame.entry_id.in_(unique[start:start + 500]))
+                .order_by(HashListFrame.entry_id, HashListFrame.position))).all():
+            found.setdefault(frame.entry_id, []).append(frame)
+    return found
+
+
+async def _entries(session: AsyncSession, rows: Sequence[HashListEntry]) -> list[HashEntry]:
+    frames = await _frames_of(session, [row.id for row in rows])
+    return [_entry(row, frames.get(row.id, ())) for row in rows]
 
 
 async def _next_change(session: AsyncSession) -> int:
@@ -113,19 +174,22 @@ async def publish(session: AsyncSession, actor: Actor, report_image_id: int, cat
     await lock_ordered_writes(session)
     row = await session.scalar(
         select(HashListEntry).where(HashListEntry.report_image_id == report_image_id).with_for_update())
-    if row is not None and (row.md5, row.sha1, row.sha256, row.pdq) != (
-            hashes.md5, hashes.sha1, hashes.sha256, hashes.pdq):
+    wanted = columns_of(hashes)
+    if row is not None and any(getattr(row, column) != value for column, value in wanted.items()):
         raise Conflict("hashes_differ", "This image is already on the list with different hashes.")
     if row is not None and row.withdrawn_at is None and row.category == category:
-        return _entry(row)
+        return (await _entries(session, [row]))[0]
     change = await _next_change(session)
     now = utcnow()
     if row is None:
         row = HashListEntry(public_id=str(uuid.uuid4()), report_image_id=report_image_id, report_ref=report_ref,
-                            md5=hashes.md5, sha1=hashes.sha1, sha256=hashes.sha256, pdq=hashes.pdq,
-                            pdq_quality=hashes.pdq_quality, category=category, published_at=now,
-                            change_seq=change)
+                            **wanted, pdq_quality=hashes.pdq_quality, category=category, published_at=now,
+                            change_seq=change, media=hashes.media)
         session.add(row)
+        await session.flush()
+        for position, frame in enumerate(hashes.frame_hashes):
+            session.add(HashListFrame(entry_id=row.id, position=position, timestamp_ms=round(frame.timestamp * 1000),
+                                      pdq=frame.pdq, quality=frame.quality))
     else:
         row.category = category
         row.withdrawn_at = None
@@ -134,7 +198,7 @@ async def publish(session: AsyncSession, actor: Actor, report_image_id: int, cat
     await session.flush()
     await append(session, actor, "hash_publish", f"image:{report_image_id}",
                  {"hash_id": row.public_id, "category": category, "change": change})
-    return _entry(row)
+    return (await _entries(session, [row]))[0]
 
 
 async def withdraw(session: AsyncSession, actor: Actor, report_image_id: int,
@@ -148,14 +212,14 @@ async def withdraw(session: AsyncSession, actor: Actor, report_image_id: int,
     if row is None:
         return None
     if row.withdrawn_at is not None:
-        return _entry(row)
+        return (await _entries(session, [row]))[0]
     row.change_seq = await _next_change(session)
     row.withdrawn_at = utcnow()
     row.withdraw_reason = reason
     await session.flush()
     await append(session, actor, "hash_withdraw", f"image:{report_image_id}",
                  {"hash_id": row.public_id, "reason": reason, "change": row.change_seq})
-    return _entry(row)
+    return (await _entries(session, [row]))[0]
 
 
 class HashList:
@@ -192,40 +256,50 @@ class HashList:
             rows = (await session.scalars(
                 select(HashListEntry).where(HashListEntry.change_seq > since)
                 .order_by(HashListEntry.change_seq).limit(limit + 1))).all()
-        more = len(rows) > limit
-        entries = [_entry(row) for row in rows[:limit]]
+            more = len(rows) > limit
+            entries = await _entries(session, rows[:limit])
         return ChangePage(entries, entries[-1].change if entries else since, more)
 
     async def get_last_change(self) -> int:
         async with self.db.read() as session:
             return int(await session.scalar(select(func.max(HashListEntry.change_seq))) or 0)
 
-    async def get_by_hash(self, kind: str, value: str) -> list[HashEntry]:
-        """Active entries whose `kind` hash equals `value` (already checked and lower-case)."""
-        column = {"md5": HashListEntry.md5, "sha1": HashListEntry.sha1, "sha256": HashListEntry.sha256,
-                  "pdq": HashListEntry.pdq}[kind]
+    async def get_by_hash(self, kind: HashKind | str, value: str) -> list[HashEntry]:
+        """Active entries whose hash of an exact `kind` equals `value` (already checked and lower-case)."""
+        found = REGISTRY[kind] if isinstance(kind, str) else kind
+        if found not in exact_kinds():
+            raise ValueError(f"{found.name} is not looked up by equality")
+        column = getattr(HashListEntry, found.column)
+        query = select(HashListEntry).where(column == value, HashListEntry.withdrawn_at.is_(None))
+        if found.media != frozenset({"image", "video"}):
+            query = query.where(HashListEntry.media.in_(sorted(found.media)))
         async with self.db.read() as session:
-            rows = (await session.scalars(
-                select(HashListEntry).where(column == value, HashListEntry.withdrawn_at.is_(None))
-                .order_by(HashListEntry.change_seq))).all()
-        return [_entry(row) for row in rows]
+            rows = (await session.scalars(query.order_by(HashListEntry.change_seq))).all()
+            return await _entries(session, rows)
 
     async def get_by_pdqs(self, pdqs: Iterable[str]) -> list[HashEntry]:
+        """Active entries holding any of these PDQs, as their picture's hash or as one of their frames'."""
         wanted = sorted(set(pdqs))
-        found: list[HashEntry] = []
+        ids: set[int] = set()
         async with self.db.read() as session:
             for start in range(0, len(wanted), 500):
-                rows = (await session.scalars(
-                    select(HashListEntry).where(HashListEntry.pdq.in_(wanted[start:start + 500]),
-                                                HashListEntry.withdrawn_at.is_(None))
-                    .order_by(HashListEntry.change_seq))).all()
-                found.extend(_entry(row) for row in rows)
-        return found
+                chunk = wanted[start:start + 500]
+                ids.update((await session.scalars(select(HashListEntry.id).where(HashListEntry.pdq.in_(chunk)))).all())
+                ids.update((await session.scalars(
+                    select(HashListFrame.entry_id).where(HashListFrame.pdq.in_(chunk)))).all())
+            rows: list[HashListEntry] = []
+            ordered = sorted(ids)
+            for start in range(0, len(ordered), 500):
+                rows.extend((await session.scalars(
+                    select(HashListEntry).where(HashListEntry.id.in_(ordered[start:start + 500]),
+                                                HashListEntry.withdrawn_at.is_(None)))).all())
+            rows.sort(key=lambda row: row.change_seq)
+            return await _entries(session, rows)
 
     async def get_entry(self, public_id: str) -> HashEntry | None:
         async with self.db.read() as session:
             row = await session.scalar(select(HashListEntry).where(HashListEntry.public_id == public_id))
-        return _entry(row) if row is not None else None
+            return (await _entries(session, [row]))[0] if row is not None else None
 
     async def iter_active(self, batch: int = 5000) -> AsyncIterator[HashEntry]:
         """Every active entry in change order, a page at a time (exports)."""
@@ -240,17 +314,27 @@ class HashList:
             after = page.cursor
 
     async def iter_pdqs(self, since: int, batch: int = 50000) -> AsyncIterator[tuple[int, list[str], int]]:
-        """(last change, active PDQs, withdrawn count) per page of changes after `since` (index loads)."""
+        """(last change, active PDQs, withdrawn count) per page of changes after `since` (index loads).
+
+        The PDQs are every entry's picture and every frame of its video: a still picture that is one
+        frame of a listed video is found like any other near-duplicate.
+        """
         after = since
         while True:
             async with self.db.read() as session:
                 rows = (await session.execute(
-                    select(HashListEntry.change_seq, HashListEntry.pdq, HashListEntry.withdrawn_at)
+                    select(HashListEntry.id, HashListEntry.change_seq, HashListEntry.pdq, HashListEntry.withdrawn_at)
                     .where(HashListEntry.change_seq > after).order_by(HashListEntry.change_seq)
                     .limit(batch))).all()
-            if not rows:
-                return
-            after = rows[-1][0]
-            yield after, [pdq for _, pdq, gone in rows if gone is None], sum(1 for row in rows if row[2] is not None)
+                if not rows:
+                    return
+                active = [row_id for row_id, _, _, gone in rows if gone is None]
+                frames: list[str] = []
+                for start in range(0, len(active), 5000):
+                    frames.extend((await session.scalars(
+                        select(HashListFrame.pdq).where(HashListFrame.entry_id.in_(active[start:start + 5000])))).all())
+            after = rows[-1][1]
+            pictures = [pdq for _, _, pdq, gone in rows if gone is None and pdq]
+            yield after, pictures + frames, sum(1 for row in rows if row[3] is not None)
             if len(rows) < batch:
                 return

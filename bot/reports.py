@@ -1,4 +1,4 @@
-"""Reports of images: draft tickets, one-time upload addresses, safe intake into the vault, submit and cancel."""
+"""Reports of images and videos: draft tickets, one-time upload addresses, safe intake into the vault, submit, cancel."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,15 +20,16 @@ from bot.conversations import lock_conversation
 from bot.db import Database
 from bot.errors import Conflict, Forbidden, HavenError, NotFound, TooMany
 from bot.hashlist import HashList
-from bot.images.hashing import PDQ
-from bot.images.intake import ImageHashes, IntakeError
+from bot.images.hashing import PDQ, REGISTRY, ImageHashes, columns_of
+from bot.images.intake import IntakeError, IntakeLimits
+from bot.images.matching import Bag, ListMatch, MediaMatch, SeenBefore, near_reports_off_loop
 from bot.images.pool import HashingPool
 from bot.images.vault import Vault
 from bot.models.base import utcnow
 from bot.models.chat import Conversation
-from bot.models.reports import ImageMatch, Report, ReportImage, UploadLink
+from bot.models.reports import ImageMatch, Report, ReportImage, ReportImageFrame, UploadLink
 from bot.models.verification import Verification
-from bot.pdqindex import LivePdqIndex, hex_to_words, pdq_distances
+from bot.pdqindex import LivePdqIndex
 from bot.tickets import move_image, move_ticket
 
 log = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ UPLOAD_STATE = "report_upload"
 # No 0/O or 1/I, so a child reading the reference out over the phone cannot get it wrong.
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 SEEN_BEFORE_DISTANCE = PDQ.DEFAULT_THRESHOLD
-LOW_PDQ_QUALITY = 50
+LOW_PDQ_QUALITY = PDQ.QUALITY_THRESHOLD
 # A vault file this old with no image row is left over from a crash between sealing and committing.
 ORPHAN_AGE_S = 3600.0
 
@@ -52,6 +52,15 @@ INTAKE_STATUS = {
     "image_corrupt": 422,
     "image_too_big": 422,
     "image_timeout": 422,
+    "video_too_large": 413,
+    "not_a_video": 415,
+    "no_video_stream": 415,
+    "unsupported_codec": 415,
+    "video_too_long": 422,
+    "video_too_big": 422,
+    "video_corrupt": 422,
+    "video_encrypted": 422,
+    "video_timeout": 422,
 }
 
 
@@ -98,6 +107,12 @@ def file_too_large(max_bytes: int) -> TooLarge:
                     "picture. Please try a smaller copy, such as a screenshot.")
 
 
+def video_too_large(max_bytes: int) -> TooLarge:
+    return TooLarge("video_too_large",
+                    f"That video is bigger than {max_bytes // (1024 * 1024)} MB, which is the most we can take for one "
+                    "video. Please send a shorter clip of the part you want removed.")
+
+
 def report_full(max_bytes: int) -> TooLarge:
     return TooLarge("report_full",
                     f"Your images add up to more than {max_bytes // (1024 * 1024)} MB, which is the most one report "
@@ -115,10 +130,22 @@ class UploadLimits:
     """The upload settings, as plain values from create_app."""
 
     max_file_bytes: int = 20 * 1024 * 1024
-    max_report_bytes: int = 100 * 1024 * 1024
+    max_report_bytes: int = 500 * 1024 * 1024
     max_files: int = 20
-    max_pixels: int = 50_000_000
+    max_decoded_bytes: int = 256 * 1024 * 1024
     link_minutes: int = 30
+    max_video_bytes: int = 200 * 1024 * 1024
+    max_video_seconds: float = 600.0
+    frame_interval: float = 1.0
+
+    def intake(self) -> IntakeLimits:
+        """What the hashing workers check each file against."""
+        return IntakeLimits(max_image_bytes=self.max_file_bytes, max_video_bytes=self.max_video_bytes,
+                            max_decoded_bytes=self.max_decoded_bytes, max_video_seconds=self.max_video_seconds,
+                            frame_interval=self.frame_interval)
+
+    def max_bytes_for(self, media: str) -> int:
+        return self.max_video_bytes if media == "video" else self.max_file_bytes
 
 
 @dataclass(frozen=True)
@@ -130,10 +157,13 @@ class IssuedLink:
     max_file_bytes: int
     max_files: int
     received: int
+    max_video_bytes: int = 0
+    max_video_seconds: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"url": f"/upload/{self.token}", "expires_at": self.expires_at.isoformat(),
-                "max_file_bytes": self.max_file_bytes, "max_files": self.max_files, "received": self.received}
+                "max_file_bytes": self.max_file_bytes, "max_video_bytes": self.max_video_bytes,
+                "max_video_seconds": self.max_video_seconds, "max_files": self.max_files, "received": self.received}
 
 
 @dataclass(frozen=True)
@@ -146,8 +176,8 @@ class UploadTicket:
     bytes_left: int
     files_left: int
 
-    def max_bytes_for_next(self, limits: UploadLimits) -> int:
-        return min(limits.max_file_bytes, self.bytes_left)
+    def max_bytes_for_next(self, limits: UploadLimits, media: str = "image") -> int:
+        return min(limits.max_bytes_for(media), self.bytes_left)
 
 
 @dataclass(frozen=True)
@@ -160,10 +190,14 @@ class Received:
     animated: bool
     low_quality: bool
     seen_before: int
+    media: str = "image"
+    # For an animated picture: frames in it, and how many of those were looked at (the cap).
+    frames: int = 1
+    frames_hashed: int = 1
 
     def as_dict(self) -> dict[str, Any]:
         return {"ok": True, "status": "duplicate" if self.duplicate else "received", "received": self.received,
-                "animated": self.animated}
+                "animated": self.animated, "media": self.media}
 
 
 def token_hash(token: str) -> str:
@@ -181,15 +215,15 @@ def is_reference(value: str) -> bool:
             and all(c in REFERENCE_ALPHABET for c in parts[1] + parts[2]))
 
 
-def _near(mine: list[str], rows: list[tuple[int, str, str | None]]) -> list[tuple[int, int]]:
-    """(id, distance) of the rows whose PDQ (either orientation) is within SEEN_BEFORE_DISTANCE of any of `mine`."""
-    best = np.full(len(rows), 256, dtype=np.int64)
-    theirs = [hex_to_words([pdq for _, pdq, _ in rows]),
-              hex_to_words([unrotated or pdq for _, pdq, unrotated in rows])]
-    for query in hex_to_words(mine):
-        for stored in theirs:
-            best = np.minimum(best, pdq_distances(stored, query))
-    return [(rows[i][0], int(best[i])) for i in np.flatnonzero(best <= SEEN_BEFORE_DISTANCE)]
+def match_columns(seen: MediaMatch) -> dict[str, Any]:
+    """An ImageMatch row's columns for one match (frames and percentages only where frames were compared)."""
+    framed = bool(seen.frames or seen.other_frames)
+    # This one's matching frames; for a picture (no frames of its own), the other's that it matches.
+    times = seen.frames or seen.other_frames
+    return {"distance": seen.distance,
+            "frames": [round(t * 1000) for t in times] if framed else None,
+            "query_percent": round(seen.query_percent) if framed else None,
+            "other_percent": round(seen.other_percent) if framed else None}
 
 
 class ReportService:
@@ -207,11 +241,13 @@ class ReportService:
         self.vault = vault
         self.hashlist: HashList | None = None
         self.pdq_index: LivePdqIndex | None = None
+        self.seen: SeenBefore | None = None
 
     def attach_hash_list(self, hashlist: HashList, pdq_index: LivePdqIndex) -> None:
         """Lets uploads be linked to hash-list entries they match ("seen before" for analysts)."""
         self.hashlist = hashlist
         self.pdq_index = pdq_index
+        self.seen = SeenBefore(hashlist, pdq_index)
 
     def attach(self, pool: HashingPool, vault: Vault) -> None:
         """The pool and vault start with the app (a process pool needs a running loop's lifetime)."""
@@ -335,7 +371,9 @@ class ReportService:
                                    conversation_id=conv.id, created_at=now, expires_at=expires))
             received = await self.get_image_count(session, report.id)
         return IssuedLink(token=token, expires_at=expires, max_file_bytes=self.limits.max_file_bytes,
-                          max_files=self.limits.max_files, received=received)
+                          max_files=self.limits.max_files, received=received,
+                          max_video_bytes=self.limits.max_video_bytes,
+                          max_video_seconds=int(self.limits.max_video_seconds))
 
     async def do_spend_link(self, token: str, child_id: int) -> UploadTicket:
         """Use up an upload address: it must be this child's, unexpired, unused, and the chat in the upload step."""
@@ -365,21 +403,21 @@ class ReportService:
     async def do_add_image(self, ticket: UploadTicket, data: bytes) -> Received:
         """Check and hash one file off the event loop, seal it in the vault, then record it in one transaction.
 
-        The ciphertext is written before the row: a crash in between leaves a file no row
-        names, which the start-up sweep removes. A row never points at a missing file.
+        A file the report already holds (same SHA-256) is answered before anything decodes it. The
+        ciphertext is written before the row: a crash in between leaves a file no row names, which the
+        start-up sweep removes. A row never points at a missing file.
         """
         if self.pool is None or self.vault is None:
             raise RuntimeError("ReportService has no hashing pool or vault")
+        sha256 = await asyncio.to_thread(REGISTRY["sha256"].hash_from_bytes, data)  # type: ignore[attr-defined]
+        async with self.db.read() as session:
+            same = await self._same_file(session, ticket.report_id, sha256)
+            if same is not None:
+                return same
         try:
-            hashes = await self.pool.hash(data, self.limits.max_file_bytes, self.limits.max_pixels)
+            hashes = await self.pool.hash(data, self.limits.intake(), owner=("child", ticket.child_id))
         except IntakeError as error:
             raise refusal_of(error, data) from None
-        async with self.db.read() as session:
-            same = (await session.execute(select(ReportImage.id).where(
-                ReportImage.report_id == ticket.report_id, ReportImage.sha256 == hashes.sha256))).scalar_one_or_none()
-            if same is not None:
-                count = await self.get_image_count(session, ticket.report_id)
-                return Received(same, True, count, hashes.frames > 1, hashes.pdq_quality < LOW_PDQ_QUALITY, 0)
         listed = await self._hash_list_matches(hashes)
         matches = await self._seen_before(ticket.report_id, hashes)
         vault_id = secrets.token_hex(16)
@@ -391,9 +429,20 @@ class ReportService:
             vault.destroy(vault_id)
             raise
 
+    async def _same_file(self, session: AsyncSession, report_id: int, sha256: str) -> Received | None:
+        """The report's own copy of this file, answered as a duplicate; None if it has none."""
+        image = (await session.execute(select(ReportImage).where(
+            ReportImage.report_id == report_id, ReportImage.sha256 == sha256))).scalar_one_or_none()
+        if image is None:
+            return None
+        count = await self.get_image_count(session, report_id)
+        quality = image.pdq_quality if image.pdq_quality is not None else 100
+        return Received(image.id, True, count, image.frames > 1 or image.media == "video",
+                        quality < LOW_PDQ_QUALITY, 0, image.media, image.frames, image.frames)
+
     async def _record(self, ticket: UploadTicket, hashes: ImageHashes, vault_id: str, wrapped: bytes,
-                      size: int, listed: Sequence[tuple[str, int]] = (),
-                      matches: Sequence[tuple[int, int]] = ()) -> Received:
+                      size: int, listed: Sequence[ListMatch] = (),
+                      matches: Sequence[tuple[int, MediaMatch]] = ()) -> Received:
         now = utcnow()
         try:
             async with self.db.write(background=True) as session:
@@ -403,62 +452,57 @@ class ReportService:
                 if conv.state != UPLOAD_STATE or report is None or report.status != "draft":
                     raise Conflict("not_uploading", "This chat stopped taking images before that one arrived. "
                                    "Choose \"Remove a nude image\" to start again.")
-                same = (await session.execute(select(ReportImage.id).where(
-                    ReportImage.report_id == report.id, ReportImage.sha256 == hashes.sha256))).scalar_one_or_none()
+                same = await self._same_file(session, report.id, hashes.sha256)
                 if same is not None:
-                    count = await self.get_image_count(session, report.id)
                     self.vault.destroy(vault_id)  # type: ignore[union-attr]
-                    return Received(same, True, count, hashes.frames > 1, hashes.pdq_quality < LOW_PDQ_QUALITY, 0)
+                    return same
                 count = await self.get_image_count(session, report.id)
                 if count >= self.limits.max_files:
                     raise too_many_files(self.limits.max_files)
                 if report.bytes_received + size > self.limits.max_report_bytes:
                     raise report_full(self.limits.max_report_bytes)
                 image = ReportImage(
-                    report_id=report.id, vault_id=vault_id, sha256=hashes.sha256, sha1=hashes.sha1, md5=hashes.md5,
-                    pdq=hashes.pdq, pdq_quality=hashes.pdq_quality, pdq_unrotated=hashes.pdq_unrotated,
-                    phash=hashes.phash, format=hashes.format, width=hashes.width, height=hashes.height,
-                    frames=hashes.frames, byte_size=size, wrapped_key=wrapped, status="received", created_at=now)
+                    report_id=report.id, vault_id=vault_id, **columns_of(hashes, exchanged=False),
+                    pdq_quality=hashes.pdq_quality, pdq_unrotated=hashes.pdq_unrotated,
+                    media=hashes.media, format=hashes.format, width=hashes.width,
+                    height=hashes.height, frames=hashes.frames,
+                    duration_ms=round(hashes.duration * 1000) if hashes.duration is not None else None,
+                    codec=hashes.codec, byte_size=size, wrapped_key=wrapped, status="received", created_at=now)
                 session.add(image)
                 report.bytes_received += size
                 report.updated_at = now
                 await session.flush()
-                for other_id, distance in matches:
+                for position, frame in enumerate(hashes.frame_hashes):
+                    session.add(ReportImageFrame(image_id=image.id, position=position, frame=frame.index,
+                                                 timestamp_ms=round(frame.timestamp * 1000), pdq=frame.pdq,
+                                                 quality=frame.quality))
+                for other_id, seen in matches:
                     session.add(ImageMatch(image_id=image.id, source="report", matched_image_id=other_id,
-                                           distance=distance, created_at=now))
-                for entry_id, distance in listed:
-                    session.add(ImageMatch(image_id=image.id, source="hash_list", matched_ref=entry_id,
-                                           distance=distance, created_at=now))
+                                           created_at=now, **match_columns(seen)))
+                for item in listed:
+                    session.add(ImageMatch(image_id=image.id, source="hash_list", matched_ref=item.entry.id,
+                                           created_at=now, **match_columns(item.seen)))
                 received = count + 1
                 image_id = image.id
         except IntegrityError:
             # The same file arrived twice at once and the other copy won: this one is a duplicate.
             self.vault.destroy(vault_id)  # type: ignore[union-attr]
             async with self.db.read() as session:
-                same = (await session.execute(select(ReportImage.id).where(
-                    ReportImage.report_id == ticket.report_id,
-                    ReportImage.sha256 == hashes.sha256))).scalar_one()
-                count = await self.get_image_count(session, ticket.report_id)
-            return Received(same, True, count, hashes.frames > 1, hashes.pdq_quality < LOW_PDQ_QUALITY, 0)
-        return Received(image_id, False, received, hashes.frames > 1, hashes.pdq_quality < LOW_PDQ_QUALITY,
-                        len(matches) + len(listed))
+                same = await self._same_file(session, ticket.report_id, hashes.sha256)
+            assert same is not None
+            return same
+        hashed = len(hashes.frame_hashes) if hashes.media == "image" and hashes.frames > 1 else hashes.frames
+        return Received(image_id, False, received, hashes.animated, hashes.low_quality, len(matches) + len(listed),
+                        hashes.media, hashes.frames, hashed)
 
-    async def _hash_list_matches(self, hashes: ImageHashes) -> list[tuple[str, int]]:
-        """(entry id, distance) of active hash-list entries within PDQ distance 31, read before the write."""
-        if self.pdq_index is None or self.hashlist is None:
+    async def _hash_list_matches(self, hashes: ImageHashes) -> list[ListMatch]:
+        """Active hash-list entries with a PDQ or frame within distance 31, read before the write."""
+        if self.seen is None:
             return []
-        await self.pdq_index.refresh()
-        distances: dict[str, int] = {}
-        for pdq in (hashes.pdq, hashes.pdq_unrotated):
-            if pdq:
-                for match in await self.pdq_index.search(pdq, SEEN_BEFORE_DISTANCE):
-                    distances[match.pdq] = min(match.distance, distances.get(match.pdq, 256))
-        if not distances:
-            return []
-        return [(entry.id, distances[entry.pdq]) for entry in await self.hashlist.get_by_pdqs(distances)]
+        return await self.seen.get_list_matches(Bag.of(hashes))
 
-    async def _seen_before(self, report_id: int, hashes: ImageHashes) -> list[tuple[int, int]]:
-        """Images in OTHER reports whose PDQ is within the match distance, read before the write.
+    async def _seen_before(self, report_id: int, hashes: ImageHashes) -> list[tuple[int, MediaMatch]]:
+        """Images and videos in OTHER reports with a PDQ or frame within the match distance, read before the write.
 
         Every other report's hashes are compared in a worker thread (measured: 62 ms of CPU for 100,000
         images, 59 of them turning hex into words), outside the write transaction, so neither the event
@@ -466,16 +510,21 @@ class ReportService:
         same instant may miss each other; the analyst still sees both. Reading every row per upload is
         the part an index (like bot/pdqindex.py for the hash list) should replace as reports grow.
         """
-        mine = [h for h in (hashes.pdq, hashes.pdq_unrotated) if h]
-        if not mine:
+        query = Bag.of(hashes)
+        if not query.pdqs():
             return []
         async with self.db.read() as session:
             rows = (await session.execute(
-                select(ReportImage.id, ReportImage.pdq, ReportImage.pdq_unrotated)
+                select(ReportImage.id, ReportImage.pdq, ReportImage.pdq_unrotated, ReportImage.pdq_quality)
+                .where(ReportImage.report_id != report_id))).all()
+            frames = (await session.execute(
+                select(ReportImageFrame.image_id, ReportImageFrame.pdq, ReportImageFrame.quality,
+                       ReportImageFrame.timestamp_ms)
+                .join(ReportImage, ReportImage.id == ReportImageFrame.image_id)
                 .where(ReportImage.report_id != report_id))).all()
         if not rows:
             return []
-        return await asyncio.to_thread(_near, mine, [tuple(row) for row in rows])
+        return await near_reports_off_loop(query, [tuple(r) for r in rows], [tuple(f) for f in frames])
 
     # Housekeeping -----------------------------------------------------------------------------
 

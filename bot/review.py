@@ -9,22 +9,24 @@ transaction as what it records (views: before the image leaves the server).
 from __future__ import annotations
 
 import asyncio
-import io
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Protocol, Sequence
 
-from PIL import Image, ImageFilter, ImageOps
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-import bot.images.intake  # noqa: F401  (registers the HEIF opener with Pillow)
 from bot.audit import Actor, append
 from bot.db import Database
 from bot.errors import Conflict, Forbidden, HavenError, Invalid, NotFound, Unauthorized
 from bot.events import Event, EventSink
 from bot.hashlist import HashList, ImageHashes, publish
+from bot.images.hashing import Frame
+from bot.images.intake import DEFAULT_LIMITS, IntakeError, IntakeLimits
+from bot.images.matching import Bag, SeenBefore as ListSeen
+from bot.images.pool import HashingPool
+from bot.images.render import render_clear, render_preview
 from bot.images.vault import Vault, VaultError
 from bot.models.base import utcnow
 from bot.models.chat import Conversation
@@ -38,6 +40,7 @@ from bot.models.reports import (
     Report,
     ReportDecision,
     ReportImage,
+    ReportImageFrame,
 )
 from bot.partners import Partners
 from bot.pdqindex import LivePdqIndex
@@ -46,9 +49,6 @@ from bot.tickets import FINISHED, UNDECIDED, News, Notifier, can_fire, lock_repo
 
 CATEGORY_OF = {"category_a": "A", "category_b": "B", "category_c": "C"}
 MESSAGE_MAX = 1000
-PREVIEW_LONG_SIDE = 480
-CLEAR_LONG_SIDE = 2048
-SEEN_BEFORE_DISTANCE = 31
 _RETRIES = 4
 # Outcome -> the ticket trigger that applies it.
 TRIGGER_OF = {"actioned": "action", "not_actioned": "not_action", "needs_info": "ask_info"}
@@ -109,29 +109,13 @@ def check_decision(outcome: object, reason: object, message: object) -> tuple[st
     return outcome, None, None
 
 
-def _render(data: bytes, long_side: int, blurred: bool) -> bytes:
-    """A server-made copy for the console: upright, first frame, no metadata; blurred grey for a preview."""
-    with Image.open(io.BytesIO(data)) as opened:
-        opened.seek(0)
-        image = ImageOps.exif_transpose(opened)
-        image.thumbnail((long_side, long_side))
-        out = io.BytesIO()
-        if blurred:
-            grey = image.convert("L")
-            # Strong enough that nothing is recognisable at any zoom; the shapes still show it is a photo.
-            grey = grey.filter(ImageFilter.GaussianBlur(radius=max(8, max(grey.size) // 20)))
-            grey.save(out, "JPEG", quality=70)
-        else:
-            image.convert("RGB").save(out, "JPEG", quality=90)
-        return out.getvalue()
-
-
-def render_preview(data: bytes) -> bytes:
-    return _render(data, PREVIEW_LONG_SIDE, blurred=True)
-
-
-def render_clear(data: bytes) -> bytes:
-    return _render(data, CLEAR_LONG_SIDE, blurred=False)
+def check_frame(value: object, count: int) -> int | None:
+    """Which sampled frame of a video or animated picture to show (None: the whole, or the picture)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < max(count, 1):
+        raise Invalid("bad_frame", f"Choose a frame from 1 to {max(count, 1)}.")
+    return value
 
 
 # Plain results ------------------------------------------------------------------------------
@@ -162,6 +146,19 @@ class SeenBefore:
     ref: str  # the other report's reference, or the hash-list entry's id
     distance: int
     verdict: str | None = None
+    # Where frames were compared: the timestamps (seconds) of this one's frames that match (of the
+    # other's, when this one is a still picture), and vPDQ's two percentages and decision.
+    frames: list[float] = field(default_factory=list)
+    query_percent: int | None = None
+    other_percent: int | None = None
+    match: bool = True
+
+
+@dataclass(frozen=True)
+class FrameFacts:
+    position: int
+    timestamp: float
+    quality: int
 
 
 @dataclass(frozen=True)
@@ -173,13 +170,18 @@ class ImageFacts:
     height: int
     frames: int
     byte_size: int
-    pdq_quality: int
+    pdq_quality: int | None
     verdict: str | None
     assessed_by: int | None
     viewable: bool
     seen_before: list[SeenBefore] = field(default_factory=list)
     hash_entry: dict[str, Any] | None = None
     feedback: list[dict[str, Any]] = field(default_factory=list)
+    media: str = "image"
+    duration: float | None = None
+    codec: str | None = None
+    # The frames sampled and hashed at intake (a video: about one a second), each shown on request.
+    sampled: list[FrameFacts] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,9 @@ class Review:
 
     def __init__(self, db: Database, sink: EventSink, notifier: Notifier, purger: Purger, hashlist: HashList,
                  pdq_index: LivePdqIndex, partners: Partners, config: ReviewConfig,
-                 vault: Callable[[], Vault | None] | None = None) -> None:
+                 vault: Callable[[], Vault | None] | None = None,
+                 pool: Callable[[], HashingPool | None] | None = None,
+                 limits: IntakeLimits = DEFAULT_LIMITS) -> None:
         self.db = db
         self.sink = sink
         self.notifier = notifier
@@ -245,8 +249,11 @@ class Review:
         self.pdq_index = pdq_index
         self.partners = partners
         self.config = config
-        # A getter for the vault, which the app opens at start-up.
+        # Getters for the vault and the worker pool, which the app opens at start-up.
         self.vault: Callable[[], Vault | None] = vault or (lambda: None)
+        self.pool: Callable[[], HashingPool | None] = pool or (lambda: None)
+        self.limits = limits
+        self.seen = ListSeen(hashlist, pdq_index)
 
     # Reading ---------------------------------------------------------------------------------
 
@@ -291,20 +298,23 @@ class Review:
             decisions = (await session.scalars(
                 select(ReportDecision).where(ReportDecision.report_id == report.id)
                 .order_by(ReportDecision.id))).all()
+            sampled = await _frames_of(session, [i.id for i in images])
         facts: list[ImageFacts] = []
         for image in images:
             seen: dict[tuple[str, str], SeenBefore] = {}
             for match, reference in matches:
                 if match.image_id != image.id:
                     continue
+                framed = {"frames": [ms / 1000 for ms in match.frames or []], "query_percent": match.query_percent,
+                          "other_percent": match.other_percent}
                 if match.source == "report" and match.matched_image_id is not None:
                     verdict = other_verdicts.get(match.matched_image_id, (None, None))[0]
                     key = ("report", reference or "")
-                    seen.setdefault(key, SeenBefore("report", reference or "", match.distance, verdict))
+                    seen.setdefault(key, SeenBefore("report", reference or "", match.distance, verdict, **framed))
                 elif match.source == "hash_list" and match.matched_ref:
                     seen.setdefault(("hash_list", match.matched_ref),
-                                    SeenBefore("hash_list", match.matched_ref, match.distance))
-            for item in await self._on_hash_list(image):
+                                    SeenBefore("hash_list", match.matched_ref, match.distance, **framed))
+            for item in await self._on_hash_list(image, sampled.get(image.id, [])):
                 seen.setdefault(("hash_list", item.ref), item)
             entry = entries.get(image.id)
             hash_entry = feedback = None
@@ -317,27 +327,26 @@ class Review:
             facts.append(ImageFacts(
                 image.id, image.status, image.format, image.width, image.height, image.frames, image.byte_size,
                 image.pdq_quality, verdict, by, image.wrapped_key is not None,
-                sorted(seen.values(), key=lambda s: s.distance), hash_entry, feedback or []))
+                sorted(seen.values(), key=lambda s: s.distance), hash_entry, feedback or [], image.media,
+                image.duration_ms / 1000 if image.duration_ms is not None else None, image.codec,
+                [FrameFacts(f.position, f.timestamp_ms / 1000, f.quality) for f in sampled.get(image.id, [])]))
         return ReportFacts(
             report.id, report.reference or "", report.status, report.submitted_at, report.decided_at,
             report.age_band, report.under_18, report.verification_method, facts,
             [DecisionFacts(d.id, d.outcome, d.reason, d.message, d.status, d.decided_by, d.decided_at,
                            d.confirmed_by, d.confirmed_at) for d in decisions])
 
-    async def _on_hash_list(self, image: ReportImage) -> list[SeenBefore]:
-        """Hash-list entries (other than this image's own) within PDQ distance 31 of the image."""
-        await self.pdq_index.refresh()
-        distances: dict[str, int] = {}
-        for pdq in (image.pdq, image.pdq_unrotated):
-            if not pdq:
-                continue
-            for match in await self.pdq_index.search(pdq, SEEN_BEFORE_DISTANCE):
-                distances[match.pdq] = min(match.distance, distances.get(match.pdq, 99))
-        if not distances:
-            return []
-        entries = await self.hashlist.get_by_pdqs(distances)
-        return [SeenBefore("hash_list", e.id, distances[e.pdq], f"category_{e.category.lower()}")
-                for e in entries if e.report_image_id != image.id]
+    async def _on_hash_list(self, image: ReportImage, frames: Sequence[ReportImageFrame]) -> list[SeenBefore]:
+        """Hash-list entries (other than this image's own) like the image: its picture or any of its frames."""
+        found = []
+        for item in await self.seen.get_list_matches(_bag(image, frames), exclude_image_id=image.id):
+            seen, entry = item.seen, item.entry
+            framed = bool(seen.frames or seen.other_frames)
+            found.append(SeenBefore("hash_list", entry.id, seen.distance, f"category_{entry.category.lower()}",
+                                    list(seen.frames or seen.other_frames),
+                                    round(seen.query_percent) if framed else None,
+                                    round(seen.other_percent) if framed else None, seen.match))
+        return found
 
     async def _reviewable(self, session: AsyncSession, report_id: int) -> Report:
         report = await session.get(Report, report_id)
@@ -346,7 +355,8 @@ class Review:
             raise NotFound("no_report", "There is no report with that number.")
         return report
 
-    async def _view(self, who: Who | None, image_id: int, action: str) -> tuple[bytes, str]:
+    async def _view(self, who: Who | None, image_id: int, action: str, frame: object = None
+                    ) -> tuple[bytes, list[tuple[int, float]], int | None]:
         actor = check_analyst(who)
         vault = self.vault()
         if vault is None:
@@ -358,24 +368,41 @@ class Review:
             report = await self._reviewable(session, image.report_id)
             if image.wrapped_key is None:
                 raise Gone("image_purged", "This image has been destroyed; only its hashes and assessment remain.")
+            sampled = [(f.frame, f.timestamp_ms / 1000) for f in (await _frames_of(session, [image.id])).get(image.id, [])]
+            position = check_frame(frame, len(sampled))
+            details: dict[str, Any] = {"report": report.reference or str(report.id)}
+            if position is not None:
+                details["frame"] = position
             # Written before the image leaves the server: no view goes unrecorded.
-            await append(session, actor, action, f"image:{image.id}", {"report": report.reference or str(report.id)})
+            await append(session, actor, action, f"image:{image.id}", details)
             vault_id, report_key, wrapped = image.vault_id, str(image.report_id), image.wrapped_key
         try:
             data = await asyncio.to_thread(vault.open, vault_id, report_key, wrapped)
         except VaultError:
             raise Conflict("image_unreadable", "This image can't be opened. Please tell an administrator.") from None
-        return data, report.reference or ""
+        return data, sampled, position
 
-    async def access_preview(self, who: Who | None, image_id: int) -> bytes:
-        """A blurred greyscale JPEG of the image, made here from the decrypted bytes in memory."""
-        data, _ = await self._view(who, image_id, "preview")
-        return await asyncio.to_thread(render_preview, data)
+    async def _rendered(self, who: Who | None, render: Callable[..., bytes], data: bytes,
+                        sampled: list[tuple[int, float]], position: int | None) -> bytes:
+        """Render in the worker pool, under intake's limits, the analyst's jobs taking turns with uploads."""
+        pool = self.pool()
+        if pool is None:
+            raise Conflict("vault_closed", "Images can't be opened right now. Please try again in a moment.")
+        try:
+            return await pool.run(render, data, self.limits, sampled, position,
+                                  owner=("analyst", getattr(who, "user_id", None)))
+        except IntakeError:
+            raise Conflict("image_unreadable", "This image can't be shown. Please tell an administrator.") from None
 
-    async def access_clear(self, who: Who | None, image_id: int) -> bytes:
-        """The image itself, upright and stripped of metadata, as a JPEG."""
-        data, _ = await self._view(who, image_id, "reveal")
-        return await asyncio.to_thread(render_clear, data)
+    async def access_preview(self, who: Who | None, image_id: int, frame: object = None) -> bytes:
+        """A blurred greyscale JPEG: of the picture, of one sampled frame, or a contact sheet of a video's frames."""
+        data, sampled, position = await self._view(who, image_id, "preview", frame)
+        return await self._rendered(who, render_preview, data, sampled, position)
+
+    async def access_clear(self, who: Who | None, image_id: int, frame: object = None) -> bytes:
+        """The image (or one sampled frame of a video) itself, upright and stripped of metadata, as a JPEG."""
+        data, sampled, position = await self._view(who, image_id, "reveal", frame)
+        return await self._rendered(who, render_clear, data, sampled, position)
 
     # Writing ---------------------------------------------------------------------------------
 
@@ -544,9 +571,8 @@ class Review:
                 category = CATEGORY_OF.get(latest.get(image.id, (None, None))[0] or "")
                 if category is None:
                     continue
-                await publish(session, actor, image.id, category,
-                              ImageHashes(image.md5, image.sha1, image.sha256, image.pdq, image.pdq_quality),
-                              report.reference)
+                frames = (await _frames_of(session, [image.id])).get(image.id, [])
+                await publish(session, actor, image.id, category, _hashes(image, frames), report.reference)
                 published += 1
             move_ticket(report, "action", now, all_assessed=True, categorised=published > 0)
             move_ticket(report, "publish", now)
@@ -601,6 +627,33 @@ async def _asked(session: AsyncSession, report_id: int) -> bool:
     return (await session.scalar(select(ReportDecision.id).where(
         ReportDecision.report_id == report_id, ReportDecision.outcome == "needs_info",
         ReportDecision.status == "confirmed").limit(1))) is not None
+
+
+async def _frames_of(session: AsyncSession, image_ids: Sequence[int]) -> dict[int, list[ReportImageFrame]]:
+    """Each image's sampled frames, in order."""
+    if not image_ids:
+        return {}
+    found: dict[int, list[ReportImageFrame]] = {}
+    for row in (await session.scalars(select(ReportImageFrame).where(ReportImageFrame.image_id.in_(list(image_ids)))
+                                      .order_by(ReportImageFrame.image_id, ReportImageFrame.position))).all():
+        found.setdefault(row.image_id, []).append(row)
+    return found
+
+
+def _frames(frames: Sequence[ReportImageFrame]) -> tuple[Frame, ...]:
+    return tuple(Frame(f.timestamp_ms / 1000, f.pdq, f.quality, f.frame) for f in frames)
+
+
+def _hashes(image: ReportImage, frames: Sequence[ReportImageFrame]) -> ImageHashes:
+    """The one hash record of a stored image or video, as published."""
+    return ImageHashes(image.md5, image.sha1, image.sha256, image.pdq, image.pdq_quality, image.pdq_unrotated,
+                       image.phash, image.media, image.format, image.width, image.height, image.frames,
+                       image.duration_ms / 1000 if image.duration_ms is not None else None, image.codec,
+                       _frames(frames))
+
+
+def _bag(image: ReportImage, frames: Sequence[ReportImageFrame]) -> Bag:
+    return Bag.of(_hashes(image, frames))
 
 
 async def _pending(session: AsyncSession, report_id: int) -> ReportDecision | None:

@@ -261,15 +261,25 @@ class Settings:
         "HAVEN_YOTI_PUBLIC_KEY_FILE", "", _text, "Yoti's public key (PEM file) for checking notification signatures.")
     # Uploads and images --------------------------------------------------------------------------
     upload_max_file_mb: int = _setting("HAVEN_UPLOAD_MAX_FILE_MB", "20", _int(1, 200), "Largest image file accepted.")
+    upload_max_video_mb: int = _setting(
+        "HAVEN_UPLOAD_MAX_VIDEO_MB", "200", _int(1, 2000), "Largest video file accepted (MP4, MOV, WebM, 3GP).")
+    upload_max_video_seconds: int = _setting(
+        "HAVEN_UPLOAD_MAX_VIDEO_SECONDS", "600", _int(1, 3600), "Longest video accepted, in seconds.")
+    video_frame_interval_seconds: float = _setting(
+        "HAVEN_VIDEO_FRAME_INTERVAL_SECONDS", "1.0", _float(0.1, 60.0),
+        "Seconds between the video frames hashed (vPDQ samples one frame a second by default).")
     upload_max_report_mb: int = _setting(
-        "HAVEN_UPLOAD_MAX_REPORT_MB", "100", _int(1, 2000), "Most bytes of images accepted in one report.")
+        "HAVEN_UPLOAD_MAX_REPORT_MB", "500", _int(1, 5000), "Most bytes of images and videos accepted in one report.")
     upload_max_files: int = _setting("HAVEN_UPLOAD_MAX_FILES", "20", _int(1, 200), "Most images in one report.")
     upload_link_minutes: int = _setting(
         "HAVEN_UPLOAD_LINK_MINUTES", "30", _int(1, 24 * 60), "How long a one-time upload address stays valid.")
-    max_image_pixels: int = _setting(
-        "HAVEN_MAX_IMAGE_PIXELS", "50000000", _int(1_000_000, 89_000_000), "Largest picture (in pixels) Haven will decode.")
+    max_decoded_mb: int = _setting(
+        "HAVEN_MAX_DECODED_MB", "256", _int(16, 4096),
+        "Most memory decoding one picture (or a video's frames) may take, checked before decoding: larger ones "
+        "are refused as too big.")
     hashing_workers: int = _setting(
-        "HAVEN_HASHING_WORKERS", "2", _int(1, 64), "Worker processes that decode and hash images.")
+        "HAVEN_HASHING_WORKERS", "2", _int(1, 64),
+        "Worker processes that decode and hash uploads and render review previews (one child uses at most half).")
     master_key_file: str = _setting(
         "HAVEN_MASTER_KEY_FILE", "", _text,
         "File holding the vault's 32-byte master key (mode 0600). Empty: <data_dir>/master.key, created on first run "

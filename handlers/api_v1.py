@@ -19,7 +19,18 @@ from aiohttp import web
 
 from bot.background import every
 from bot.errors import HavenError, Invalid
-from bot.hashlist import HashEntry, HashList, check_hex
+from bot.hashlist import (
+    EXPORT_COLUMNS,
+    HASH_FIELDS,
+    HashEntry,
+    HashList,
+    cell,
+    check_hash,
+    export_row,
+    iso,
+)
+from bot.images.hashing import MEDIA, REGISTRY, VPDQ, HashKind, exact_kinds, lookup_kinds
+from bot.images.matching import Bag, ListMatch, SeenBefore
 from bot.partners import NOTE_MAX, PartnerInfo, Partners, check_note, check_verdict
 from bot.pdqindex import MAX_RADIUS, LivePdqIndex
 
@@ -31,31 +42,24 @@ MAX_LIMIT = 1000
 _CURSOR = re.compile(r"[0-9]{1,15}")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _NO_STORE = {"Cache-Control": "no-store"}
-CHANGE_COLUMNS = ["change", "id", "status", "reason", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality",
-                  "published_at", "removed_at"]
-EXPORT_COLUMNS = ["id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "published_at"]
+# Frames in one page of changes at most: a page stops early rather than carry thousands of videos' frames.
+MAX_FRAMES_PER_PAGE = 20000
+_VPDQ: VPDQ = REGISTRY["vpdq"]  # type: ignore[assignment]
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.astimezone(timezone.utc).isoformat() if at is not None else None
+CHANGE_COLUMNS = ["change", "id", "status", "reason", "media", "category", *HASH_FIELDS, "pdq_quality",
+                  "published_at", "removed_at"]
 
 
 def entry_json(entry: HashEntry) -> dict[str, Any]:
     """An entry as partners see it: hashes and category while active, a bare tombstone after."""
     if not entry.active:
         return {"id": entry.id, "change": entry.change, "status": "tombstone", "reason": entry.withdraw_reason,
-                "removed_at": _iso(entry.withdrawn_at)}
-    return {"id": entry.id, "change": entry.change, "status": "active", "category": entry.category,
-            "md5": entry.md5, "sha1": entry.sha1, "sha256": entry.sha256, "pdq": entry.pdq,
-            "pdq_quality": entry.pdq_quality, "published_at": _iso(entry.published_at)}
-
-
-def export_row(entry: HashEntry) -> dict[str, Any]:
-    return {"id": entry.id, "category": entry.category, "md5": entry.md5, "sha1": entry.sha1,
-            "sha256": entry.sha256, "pdq": entry.pdq, "pdq_quality": entry.pdq_quality,
-            "published_at": _iso(entry.published_at)}
+                "removed_at": iso(entry.withdrawn_at)}
+    row = export_row(entry)
+    return {"id": entry.id, "change": entry.change, "status": "active", **{k: v for k, v in row.items() if k != "id"}}
 
 
 def _error(exc: HavenError) -> web.Response:
@@ -99,8 +103,34 @@ def _query_limit(request: web.Request) -> int:
 
 def _csv_line(values: list[Any]) -> str:
     out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerow(["" if value is None else value for value in values])
+    csv.writer(out, lineterminator="\n").writerow(["" if value is None else cell(value) for value in values])
     return out.getvalue()
+
+
+def _query_radius(data: dict[str, Any]) -> int:
+    radius = data.get("max_distance", MAX_RADIUS)
+    if isinstance(radius, float) and radius.is_integer():
+        radius = int(radius)  # JSON Schema counts 3.0 as an integer, so we do too
+    if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_RADIUS:
+        raise Invalid("bad_max_distance", f"'max_distance' must be a whole number from 0 to {MAX_RADIUS}.")
+    return radius
+
+
+def _percent(data: dict[str, Any], name: str, default: float) -> float:
+    value = data.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100:
+        raise Invalid("bad_percent", f"'{name}' must be a number from 0 to 100.")
+    return float(value)
+
+
+def match_json(item: ListMatch, framed: bool) -> dict[str, Any]:
+    row = {**export_row(item.entry), "distance": item.seen.distance}
+    if framed:
+        row["video_match"] = {"query_percent": round(item.seen.query_percent, 1),
+                              "listed_percent": round(item.seen.other_percent, 1),
+                              "query_frames": list(item.seen.frames), "listed_frames": list(item.seen.other_frames),
+                              "match": item.seen.match}
+    return row
 
 
 class ApiV1Handlers:
@@ -108,6 +138,7 @@ class ApiV1Handlers:
         self.partners = partners
         self.hashlist = hashlist
         self.index = index
+        self.seen = SeenBefore(hashlist, index)
 
     def _authenticated(self, handler: Callable[[web.Request, PartnerInfo], Awaitable[web.StreamResponse]]) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
@@ -125,41 +156,54 @@ class ApiV1Handlers:
         if fmt not in ("json", "csv"):
             raise Invalid("bad_format", "'format' must be json or csv.")
         page = await self.hashlist.get_changes(since, limit)
-        if fmt == "json":
-            return web.json_response({"ok": True, "entries": [entry_json(e) for e in page.entries],
-                                      "cursor": str(page.cursor), "more": page.more}, headers=_NO_STORE)
-        lines = [_csv_line(CHANGE_COLUMNS)]
+        entries, cursor, more, frames = [], page.cursor, page.more, 0
         for entry in page.entries:
+            if entries and frames + len(entry.frames) > MAX_FRAMES_PER_PAGE:
+                # The rest waits for the next page, from the last entry sent.
+                cursor, more = entries[-1].change, True
+                break
+            entries.append(entry)
+            frames += len(entry.frames)
+        if fmt == "json":
+            return web.json_response({"ok": True, "entries": [entry_json(e) for e in entries],
+                                      "cursor": str(cursor), "more": more}, headers=_NO_STORE)
+        lines = [_csv_line(CHANGE_COLUMNS)]
+        for entry in entries:
             row = entry_json(entry)
             lines.append(_csv_line([row.get(column) for column in CHANGE_COLUMNS]))
         return web.Response(text="".join(lines), content_type="text/csv", charset="utf-8", headers={
-            **_NO_STORE, "X-Haven-Cursor": str(page.cursor), "X-Haven-More": "true" if page.more else "false"})
+            **_NO_STORE, "X-Haven-Cursor": str(cursor), "X-Haven-More": "true" if more else "false"})
 
     async def lookup(self, request: web.Request, partner: PartnerInfo) -> web.Response:
-        data = await _body(request, {"pdq", "md5", "sha1", "sha256", "max_distance"})
-        kinds = [kind for kind in ("pdq", "md5", "sha1", "sha256") if kind in data]
-        if len(kinds) != 1:
-            raise Invalid("one_hash", "Send exactly one of 'pdq', 'md5', 'sha1' or 'sha256'.")
-        kind = kinds[0]
-        value = check_hex(kind, data[kind])
-        if kind != "pdq":
-            if "max_distance" in data:
-                raise Invalid("bad_max_distance", "'max_distance' only applies to 'pdq'.")
-            matches = [(entry, 0) for entry in await self.hashlist.get_by_hash(kind, value)]
+        fields = set(HASH_FIELDS)
+        data = await _body(request, fields | {"max_distance", "min_query_percent", "min_listed_percent"})
+        sent = [name for name in HASH_FIELDS if name in data]
+        if len(sent) != 1:
+            raise Invalid("one_hash", "Send exactly one of " + ", ".join(f"'{n}'" for n in HASH_FIELDS) + ".")
+        name = sent[0]
+        if name not in ("pdq", "frames") and set(data) & {"max_distance", "min_query_percent", "min_listed_percent"}:
+            raise Invalid("bad_max_distance", "'max_distance' and the percentages only apply to 'pdq' and 'frames'.")
+        if name == "pdq":
+            if set(data) & {"min_query_percent", "min_listed_percent"}:
+                raise Invalid("bad_percent", "The percentages only apply to 'frames'.")
+            radius = _query_radius(data)
+            found = await self.seen.get_list_matches(Bag((check_hash("pdq", data["pdq"]),)), radius)
+            matches = [match_json(m, bool(m.seen.other_frames)) for m in found]
+        elif name == "frames":
+            try:
+                frames = _VPDQ.check_frames(data["frames"])
+            except ValueError as error:
+                raise Invalid("bad_hash", str(error)) from None
+            radius = _query_radius(data)
+            judge = VPDQ(radius, _VPDQ.quality, _percent(data, "min_query_percent", _VPDQ.query_percent),
+                         _percent(data, "min_listed_percent", _VPDQ.listed_percent))
+            found = await SeenBefore(self.hashlist, self.index, judge).get_list_matches(Bag.of_frames(frames), radius)
+            matches = [match_json(m, True) for m in found if m.seen.match]
         else:
-            radius = data.get("max_distance", MAX_RADIUS)
-            if isinstance(radius, float) and radius.is_integer():
-                radius = int(radius)  # JSON Schema counts 3.0 as an integer, so we do too
-            if isinstance(radius, bool) or not isinstance(radius, int) or not 0 <= radius <= MAX_RADIUS:
-                raise Invalid("bad_max_distance", f"'max_distance' must be a whole number from 0 to {MAX_RADIUS}.")
-            # Refresh on read: a lookup always sees every entry committed before it started.
-            await self.index.refresh()
-            found = await self.index.search(value, radius)
-            distance = {match.pdq: match.distance for match in found}
-            entries = await self.hashlist.get_by_pdqs(distance)
-            matches = sorted(((entry, distance[entry.pdq]) for entry in entries), key=lambda m: (m[1], m[0].change))
-        return web.json_response({"ok": True, "matches": [
-            {**export_row(entry), "distance": dist} for entry, dist in matches]}, headers=_NO_STORE)
+            kind = next(k for k in exact_kinds() if k.name == name)
+            value = check_hash(kind, data[name])
+            matches = [{**export_row(entry), "distance": 0} for entry in await self.hashlist.get_by_hash(kind, value)]
+        return web.json_response({"ok": True, "matches": matches}, headers=_NO_STORE)
 
     async def feedback(self, request: web.Request, partner: PartnerInfo) -> web.Response:
         data = await _body(request, {"id", "verdict", "note"})
@@ -171,7 +215,7 @@ class ApiV1Handlers:
         record = await self.partners.do_feedback(partner, hash_id, verdict, note)
         return web.json_response({"ok": True, "feedback": {
             "id": record.id, "hash_id": record.hash_id, "verdict": record.verdict, "note": record.note,
-            "at": _iso(record.at)}}, status=201, headers=_NO_STORE)
+            "at": iso(record.at)}}, status=201, headers=_NO_STORE)
 
     async def _export(self, request: web.Request, fmt: str) -> web.StreamResponse:
         # Read the cursor first: anything changed while the export runs is also in the next pull.
@@ -187,7 +231,7 @@ class ApiV1Handlers:
         if fmt == "csv":
             await response.write(_csv_line(EXPORT_COLUMNS).encode())
         else:
-            head = {"ok": True, "cursor": str(cursor), "generated_at": _iso(datetime.now(timezone.utc))}
+            head = {"ok": True, "cursor": str(cursor), "generated_at": iso(datetime.now(timezone.utc))}
             await response.write((json.dumps(head)[:-1] + ', "entries": [').encode())
         first = True
         async for entry in self.hashlist.iter_active():
@@ -244,16 +288,60 @@ def index_refresh_ctx(index: LivePdqIndex, interval: float = 5.0
 
 # --- The OpenAPI document -------------------------------------------------------------------------
 
-_HEX = {"md5": 32, "sha1": 40, "sha256": 64, "pdq": 64}
+def _hex(kind: HashKind) -> dict[str, Any]:
+    return {"type": "string", "pattern": kind.pattern(), "description": kind.describe()}
 
 
-def _hex(kind: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": f"^[0-9a-fA-F]{{{_HEX[kind]}}}$",
-            "description": f"{kind.upper()} as {_HEX[kind]} hexadecimal digits"}
+def _lower_hex(kind: HashKind, nullable: bool = False) -> dict[str, Any]:
+    return {"type": ["string", "null"] if nullable else "string", "pattern": kind.pattern(lower_only=True)}
 
 
-def _lower_hex(kind: str) -> dict[str, Any]:
-    return {"type": "string", "pattern": f"^[0-9a-f]{{{_HEX[kind]}}}$"}
+_FRAME = {"type": "object", "additionalProperties": False, "required": ["timestamp", "pdq", "quality"],
+          "properties": {"timestamp": {"type": "number", "minimum": 0, "description": "Seconds from the start."},
+                         "pdq": _lower_hex(REGISTRY["pdq"]),
+                         "quality": {"type": "integer", "minimum": 0, "maximum": 100}}}
+
+
+def _hash_properties() -> dict[str, Any]:
+    """The hash fields of an entry, one per exchanged kind in the registry."""
+    out: dict[str, Any] = {}
+    for kind in lookup_kinds():
+        if isinstance(kind, VPDQ):
+            out["frames"] = {"type": "array", "items": _FRAME,
+                             "description": "vPDQ: a video's (or animated picture's) sampled frames; empty for "
+                                            "a still picture."}
+        else:
+            out[kind.name] = {**_lower_hex(kind, nullable=kind.media != frozenset(MEDIA)),
+                              "description": kind.describe() + ("" if kind.media == frozenset(MEDIA) else
+                                                                f"; null unless media is {', '.join(kind.media)}")}
+    return out
+
+
+def _lookup_requests() -> list[dict[str, Any]]:
+    """One request shape per exchanged kind in the registry."""
+    radius = {"max_distance": {"type": "integer", "minimum": 0, "maximum": MAX_RADIUS, "default": MAX_RADIUS}}
+    shapes = []
+    for kind in lookup_kinds():
+        if isinstance(kind, VPDQ):
+            frame = {**_FRAME, "required": ["pdq"],
+                     "properties": {**_FRAME["properties"], "pdq": _hex(REGISTRY["pdq"])}}
+            shapes.append({"type": "object", "additionalProperties": False, "required": ["frames"], "properties": {
+                "frames": {"type": "array", "minItems": 1, "maxItems": VPDQ.MAX_FRAMES, "items": frame},
+                **radius,
+                "min_query_percent": {"type": "number", "minimum": 0, "maximum": 100,
+                                      "default": VPDQ.DEFAULT_QUERY_PERCENT},
+                "min_listed_percent": {"type": "number", "minimum": 0, "maximum": 100,
+                                       "default": VPDQ.DEFAULT_LISTED_PERCENT}}})
+        elif kind.threshold is not None:
+            shapes.append({"type": "object", "additionalProperties": False, "required": [kind.name],
+                           "properties": {kind.name: _hex(kind), **radius}})
+        else:
+            shapes.append({"type": "object", "additionalProperties": False, "required": [kind.name],
+                           "properties": {kind.name: _hex(kind)}})
+    return shapes
+
+
+_ROW_REQUIRED = ["id", "media", "category", *HASH_FIELDS, "pdq_quality", "published_at"]
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -289,10 +377,11 @@ OPENAPI: dict[str, Any] = {
     "openapi": "3.1.0",
     "info": {
         "title": "Haven hash list API",
-        "version": "1.0.0",
+        "version": "1.1.0",
         "description": (
-            "Hashes (MD5, SHA-1, SHA-256, PDQ) of images an analyst confirmed, for partner platforms to "
-            "find and remove copies. Pull `/hashes` with the cursor from your last pull to stay exactly in "
+            "Hashes (" + ", ".join(k.label for k in lookup_kinds()) + ") of images and videos an analyst "
+            "confirmed, for partner platforms to find and remove copies. A video's entry carries its file hashes "
+            "and its frames in vPDQ's form (timestamp, PDQ, quality per sampled frame). Pull `/hashes` with the cursor from your last pull to stay exactly in "
             "sync: each change arrives once, in order; a tombstone means delete that id. Every error is "
             "`{\"ok\": false, \"error\": {\"code\", \"message\"}}`."),
     },
@@ -323,13 +412,14 @@ OPENAPI: dict[str, Any] = {
             }}},
         f"{PREFIX}/lookup": {"post": {
             "operationId": "lookup",
-            "summary": "Is this hash on the list? PDQ within a distance (31 by default), others exactly.",
+            "summary": "Is this on the list? A PDQ within a distance (31 by default, also against every listed "
+                       "video frame), a video's frames as vPDQ matches them, other hashes exactly.",
             "requestBody": {"required": True, "content": {"application/json": {"schema": _ref("LookupRequest")}}},
             "responses": {
                 "200": {"description": "Matching active entries, nearest first.",
                         "content": {"application/json": {"schema": _ref("LookupResult")}}},
                 "400": _error_response("Bad body (codes bad_json, bad_payload, unknown_field, one_hash, bad_hash, "
-                                       "bad_max_distance)."),
+                                       "bad_max_distance, bad_percent)."),
                 **_COMMON_ERRORS,
             }}},
         f"{PREFIX}/feedback": {"post": {
@@ -379,15 +469,14 @@ OPENAPI: dict[str, Any] = {
                                                               "message": {"type": "string"}}}}},
             "ActiveEntry": {
                 "type": "object", "additionalProperties": False,
-                "required": ["id", "change", "status", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality",
-                             "published_at"],
+                "required": ["change", "status", *_ROW_REQUIRED],
                 "properties": {
                     "id": {"type": "string", "format": "uuid", "description": "Stable id of the entry."},
                     "change": {"type": "integer", "minimum": 1},
                     "status": {"const": "active"},
+                    "media": {"type": "string", "enum": list(MEDIA)},
                     "category": {"type": "string", "enum": ["A", "B", "C"]},
-                    "md5": _lower_hex("md5"), "sha1": _lower_hex("sha1"), "sha256": _lower_hex("sha256"),
-                    "pdq": _lower_hex("pdq"),
+                    **_hash_properties(),
                     "pdq_quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
                     "published_at": _TIME}},
             "Tombstone": {
@@ -406,40 +495,39 @@ OPENAPI: dict[str, Any] = {
                     "entries": {"type": "array", "items": {"oneOf": [_ref("ActiveEntry"), _ref("Tombstone")]}},
                     "cursor": {"type": "string", "pattern": "^[0-9]+$"},
                     "more": {"type": "boolean"}}},
-            "LookupRequest": {"oneOf": [
-                {"type": "object", "additionalProperties": False, "required": ["pdq"],
-                 "properties": {"pdq": _hex("pdq"),
-                                "max_distance": {"type": "integer", "minimum": 0, "maximum": MAX_RADIUS,
-                                                 "default": MAX_RADIUS}}},
-                {"type": "object", "additionalProperties": False, "required": ["md5"], "properties": {"md5": _hex("md5")}},
-                {"type": "object", "additionalProperties": False, "required": ["sha1"],
-                 "properties": {"sha1": _hex("sha1")}},
-                {"type": "object", "additionalProperties": False, "required": ["sha256"],
-                 "properties": {"sha256": _hex("sha256")}},
-            ]},
+            "LookupRequest": {"oneOf": _lookup_requests()},
             "ExportRow": {
-                "type": "object", "additionalProperties": False,
-                "required": ["id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "published_at"],
+                "type": "object", "additionalProperties": False, "required": _ROW_REQUIRED,
                 "properties": {
                     "id": {"type": "string", "format": "uuid"},
+                    "media": {"type": "string", "enum": list(MEDIA)},
                     "category": {"type": "string", "enum": ["A", "B", "C"]},
-                    "md5": _lower_hex("md5"), "sha1": _lower_hex("sha1"), "sha256": _lower_hex("sha256"),
-                    "pdq": _lower_hex("pdq"),
+                    **_hash_properties(),
                     "pdq_quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
                     "published_at": _TIME}},
             "Match": {
-                "type": "object", "additionalProperties": False,
-                "required": ["id", "category", "md5", "sha1", "sha256", "pdq", "pdq_quality", "published_at",
-                             "distance"],
+                "type": "object", "additionalProperties": False, "required": [*_ROW_REQUIRED, "distance"],
                 "properties": {
                     "id": {"type": "string", "format": "uuid"},
+                    "media": {"type": "string", "enum": list(MEDIA)},
                     "category": {"type": "string", "enum": ["A", "B", "C"]},
-                    "md5": _lower_hex("md5"), "sha1": _lower_hex("sha1"), "sha256": _lower_hex("sha256"),
-                    "pdq": _lower_hex("pdq"),
+                    **_hash_properties(),
                     "pdq_quality": {"type": ["integer", "null"], "minimum": 0, "maximum": 100},
                     "published_at": _TIME,
                     "distance": {"type": "integer", "minimum": 0, "maximum": MAX_RADIUS,
-                                 "description": "Bits that differ (PDQ); 0 for an exact MD5/SHA match."}}},
+                                 "description": "Bits that differ (PDQ; for frames the nearest pair); 0 for an "
+                                                "exact file hash."},
+                    "video_match": {
+                        "type": "object", "additionalProperties": False,
+                        "required": ["query_percent", "listed_percent", "query_frames", "listed_frames", "match"],
+                        "description": "Where frames were compared (vPDQ): the share of the query's frames and of "
+                                       "the listed entry's frames that match, the timestamps (seconds) that match "
+                                       "on each side, and whether both shares meet the thresholds.",
+                        "properties": {"query_percent": {"type": "number", "minimum": 0, "maximum": 100},
+                                       "listed_percent": {"type": "number", "minimum": 0, "maximum": 100},
+                                       "query_frames": {"type": "array", "items": {"type": "number"}},
+                                       "listed_frames": {"type": "array", "items": {"type": "number"}},
+                                       "match": {"type": "boolean"}}}}},
             "LookupResult": {"type": "object", "additionalProperties": False, "required": ["ok", "matches"],
                              "properties": {"ok": {"const": True},
                                             "matches": {"type": "array", "items": _ref("Match")}}},

@@ -1,5 +1,8 @@
 """The review console's HTTP edge: the queue, a report, assessments, decisions, and the images themselves.
 
+A preview or reveal may name one sampled frame of a video or animated picture (`{"frame": n}`); without
+one, a video's preview is a contact sheet of blurred greyscale frames. Nothing is ever sent that plays.
+
 Images are only ever answers to a POST (with the page's CSRF token), fetched by the console's script
 and shown from a blob: URL, so no image has an address a browser, proxy or history could keep or
 replay; every one is marked no-store, nosniff and sandboxed, and every fetch is audited by bot.review.
@@ -114,10 +117,12 @@ class ReviewHandlers:
 
     async def preview(self, request: web.Request) -> web.Response:
         who = require(request, "analyst")
-        data = await self.review.access_preview(who, _id(request))
+        body = await _body(request)
+        data = await self.review.access_preview(who, _id(request), body.get("frame"))
         return web.Response(body=data, content_type="image/jpeg", headers=IMAGE_HEADERS)
 
     async def reveal(self, request: web.Request) -> web.Response:
         who = require(request, "analyst")
-        data = await self.review.access_clear(who, _id(request))
+        body = await _body(request)
+        data = await self.review.access_clear(who, _id(request), body.get("frame"))
         return web.Response(body=data, content_type="image/jpeg", headers=IMAGE_HEADERS)

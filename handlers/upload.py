@@ -1,4 +1,4 @@
-"""POST /upload/{token}: images streamed into memory under byte caps, hashed in the pool, sealed in the vault."""
+"""POST /upload/{token}: images and videos streamed into memory under byte caps, hashed in the pool, sealed in the vault."""
 
 from __future__ import annotations
 
@@ -12,10 +12,20 @@ from typing import Any, AsyncIterator, Callable
 from aiohttp import BodyPartReader, web
 
 from bot.errors import HavenError, Invalid
-from bot.images.pool import HashingPool
+from bot.images.intake import sniff_media
+from bot.images.pool import HashingPool, memory_cap_for
 from bot.images.vault import Vault, VaultError, load_or_create_master_key
 from bot.ratelimits import RateLimits
-from bot.reports import ReportService, TooLarge, UploadTicket, file_too_large, report_full, too_many_files
+from bot.reports import (
+    ReportService,
+    TooLarge,
+    UploadLimits,
+    UploadTicket,
+    file_too_large,
+    report_full,
+    too_many_files,
+    video_too_large,
+)
 from dialogs.engine import DialogEngine
 from handlers.common import require
 
@@ -25,19 +35,40 @@ CHUNK = 64 * 1024
 # Multipart boundaries and part headers: generous, so a legal request is never refused for them.
 OVERHEAD_PER_FILE = 16 * 1024
 HASH_TIMEOUT_S = 30.0
+# A ten-minute phone video is decoded in about a minute on one worker (bench/hashing.py); the limit
+# leaves room for a slow machine without letting a hostile file hold a worker for ever.
+VIDEO_TIMEOUT_S = 300.0
 MAX_FIELDS = 8
+# Enough of a file's start to tell a picture from a video (and so which cap applies).
+SNIFF_BYTES = 64
 
 
-async def _read_capped(part: BodyPartReader, cap: int, too_big: TooLarge) -> bytes:
-    """Read one part into memory, giving up (without reading on) as soon as it passes `cap` bytes."""
+def _too_big(limits: UploadLimits, ticket: UploadTicket, media: str) -> TooLarge:
+    cap = limits.max_bytes_for(media)
+    if ticket.bytes_left < cap:
+        return report_full(limits.max_report_bytes)
+    return video_too_large(cap) if media == "video" else file_too_large(cap)
+
+
+async def _read_capped(part: BodyPartReader, limits: UploadLimits, ticket: UploadTicket) -> bytes:
+    """Read one part into memory, giving up (without reading on) as soon as it passes its cap.
+
+    The cap is the video one for a file that starts like a video, the picture one otherwise, and never
+    more than the report has room for.
+    """
     buffer = bytearray()
+    cap: int | None = None
+    media = "image"
     while True:
         chunk = await part.read_chunk(CHUNK)
         if not chunk:
             return bytes(buffer)
-        if len(buffer) + len(chunk) > cap:
-            raise too_big
         buffer += chunk
+        if cap is None and len(buffer) >= SNIFF_BYTES:
+            media = sniff_media(bytes(buffer[:SNIFF_BYTES]))
+            cap = ticket.max_bytes_for_next(limits, media)
+        if len(buffer) > (cap if cap is not None else ticket.max_bytes_for_next(limits, "video")):
+            raise _too_big(limits, ticket, media)
 
 
 def _error(exc: HavenError) -> dict[str, Any]:
@@ -73,9 +104,9 @@ class UploadHandlers:
             raise report_full(limits.max_report_bytes)
         if not request.content_type.startswith("multipart/"):
             raise Invalid("bad_upload", "Please choose your images with the \"Choose images\" button.")
-        too_big = (file_too_large(limits.max_file_bytes) if ticket.bytes_left >= limits.max_file_bytes
-                   else report_full(limits.max_report_bytes))
-        room = min(ticket.files_left * limits.max_file_bytes, ticket.bytes_left)
+        largest = max(limits.max_file_bytes, limits.max_video_bytes)
+        too_big = (video_too_large(largest) if ticket.bytes_left >= largest else report_full(limits.max_report_bytes))
+        room = min(ticket.files_left * largest, ticket.bytes_left)
         if request.content_length is not None and request.content_length > room + OVERHEAD_PER_FILE * ticket.files_left:
             # Refused from the header alone: nothing of the body is read.
             raise too_big
@@ -99,10 +130,8 @@ class UploadHandlers:
             if ticket.files_left <= 0:
                 stopped = too_many_files(limits.max_files)
                 break
-            too_big = (file_too_large(limits.max_file_bytes) if ticket.bytes_left >= limits.max_file_bytes
-                       else report_full(limits.max_report_bytes))
             try:
-                data = await _read_capped(part, ticket.max_bytes_for_next(limits), too_big)
+                data = await _read_capped(part, limits, ticket)
             except TooLarge as exc:
                 # The rest of the body is not read: the connection is closed after the answer.
                 stopped = exc
@@ -135,7 +164,13 @@ class UploadHandlers:
             await self.engine.fire(ticket.conversation_id, "image_received")
         result = received.as_dict()
         if received.duplicate:
-            result["message"] = "You've already sent this image, so we've counted it once."
+            result["message"] = ("You've already sent this video, so we've counted it once." if received.media == "video"
+                                 else "You've already sent this image, so we've counted it once.")
+        elif received.media == "video":
+            result["message"] = "Got it. Our team will look at the video, without its sound."
+        elif received.animated and received.frames_hashed < received.frames:
+            result["message"] = (f"Got it. It's a moving picture with a lot of frames, so our team will look at the "
+                                 f"first {received.frames_hashed} of its {received.frames} frames.")
         elif received.animated:
             result["message"] = "Got it. It's a moving picture, so our team will look at all of it."
         else:
@@ -169,14 +204,18 @@ def uploads_context(
                 raise VaultError(f"the master key file {master_key_file} does not exist")
             key = await asyncio.to_thread(load_or_create_master_key, master_key_file)
         vault = Vault(key, vault_dir)
-        pool = HashingPool(workers=workers, timeout_s=HASH_TIMEOUT_S)
+        pool = HashingPool(workers=workers, timeout_s=HASH_TIMEOUT_S, video_timeout_s=VIDEO_TIMEOUT_S,
+                           memory_bytes=memory_cap_for(reports.limits.intake()))
         reports.attach(pool, vault)
+        # The workers start while the server comes up, so the first upload does not wait for them.
+        starting = asyncio.create_task(pool.start())
         removed = await reports.do_sweep_vault(vault_dir)
         if removed:
             log.info("removed %d vault file(s) left without an image row", removed)
         try:
             yield
         finally:
+            starting.cancel()
             pool.close()
 
     return context

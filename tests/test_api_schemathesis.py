@@ -23,6 +23,7 @@ from schemathesis.checks import (
 from bot.audit import Actor
 from bot.db import Database, make_engine
 from bot.hashlist import HashList, ImageHashes
+from bot.images.hashing import Frame
 from tests.harness import ROOT, LiveServer
 
 EXAMPLES_PER_OPERATION = 40
@@ -41,6 +42,12 @@ async def _seed(database_url: str) -> None:
                 sha256=hashlib.sha256(seed).hexdigest(), pdq=hashlib.sha256(seed + b"pdq").hexdigest(),
                 pdq_quality=80))
         await hashlist.do_withdraw(Actor(1, "analyst"), 903)
+        # A video: file hashes and frames, no picture PDQ.
+        seed = b"schemathesis video"
+        frames = tuple(Frame(float(t), hashlib.sha256(seed + bytes([t])).hexdigest(), 90) for t in range(5))
+        await hashlist.do_publish(Actor(1, "analyst"), 950, "A", ImageHashes(
+            md5=hashlib.md5(seed).hexdigest(), sha1=hashlib.sha1(seed).hexdigest(),
+            sha256=hashlib.sha256(seed).hexdigest(), pdq=None, media="video", frame_hashes=frames))
     finally:
         await engine.dispose()
 

@@ -1,8 +1,10 @@
 """The whole Report Remove pipeline, end to end, on SQLite and PostgreSQL.
 
-A 13-15 year-old verified through the fake Yoti reports three images in the chat; an analyst actions two
-and not the third; a partner pulls exactly two entries; a resized, re-encoded copy of an actioned image
-matches by PDQ within 31; the child's chat shows the outcome; the images are purged and the hashes stay.
+A 13-15 year-old verified through the fake Yoti reports three images and a video in the chat; an analyst
+actions two images and the video, not the third image; a partner pulls exactly three entries, the video's
+with its frames; a resized, re-encoded copy of an actioned image matches by PDQ within 31 and a trimmed,
+re-encoded copy of the video matches by its frames (vPDQ); the child's chat shows the outcome; the images
+and the video are purged and the hashes stay.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from tests.conftest import make_settings
 from tests.fakes.fake_yoti import fake_yoti  # noqa: F401  (the fixture, by import)
 from tests.harness import Person, free_port, wait_for
 from tests.imagefactory import make_image, resized_reencoded
+from tests.videofactory import decoded_frames, encode, make_video
 
 NS = "/chat"
 SECRET = "notify-secret-" + "p" * 16
@@ -76,12 +79,14 @@ async def test_report_review_publish_match_tell_and_purge(aiohttp_server, people
     await reach(kid, "report_upload")
 
     originals = [make_image(640, 480, seed=71), make_image(800, 600, kind="text", seed=72),
-                 make_image(500, 500, seed=73)]
+                 make_image(500, 500, seed=73),
+                 make_video(8.0, 320, 240, fps=10, seed=74, audio=True, kinds=("shapes", "noise"))]
     for n, data in enumerate(originals):
         issued = await chat.call("upload_link", {}, namespace=NS, timeout=10)
         assert issued["ok"], issued
         form = aiohttp.FormData()
-        form.add_field("file", data, filename=f"photo{n}.jpg", content_type="image/jpeg")
+        name, kind = ("clip.mp4", "video/mp4") if n == 3 else (f"photo{n}.jpg", "image/jpeg")
+        form.add_field("file", data, filename=name, content_type=kind)
         async with kid.http.post(base + issued["url"], data=form,
                                  headers={"Origin": base, "X-CSRF-Token": kid.csrf}) as response:
             assert response.status == 200, await response.text()
@@ -101,7 +106,7 @@ async def test_report_review_publish_match_tell_and_purge(aiohttp_server, people
         async with analyst.http.get(base + "/review/api/queue") as response:
             [item] = (await response.json())["reports"]
         assert (item["reference"], item["images"], item["age_band"], item["under_18"],
-                item["verification_method"]) == (reference, 3, "13_15", "yes", "age_estimation")
+                item["verification_method"]) == (reference, 4, "13_15", "yes", "age_estimation")
         status, _ = await analyst.post(f"/review/api/reports/{item['id']}/start")
         assert status == 200
         async with analyst.http.get(base + f"/review/api/reports/{item['id']}") as response:
@@ -117,23 +122,40 @@ async def test_report_review_publish_match_tell_and_purge(aiohttp_server, people
                 assert r.status == 200 and r.headers["Cache-Control"].startswith("no-store")
         async with analyst.http.post(base + f"/review/images/{images[0]['id']}/reveal", headers=headers) as r:
             assert r.status == 200
-        for image, verdict in zip(images, ("category_a", "category_b", "not_indecent")):
+        assert [i["media"] for i in images] == ["image"] * 3 + ["video"] and len(images[3]["sampled"]) == 8
+        async with analyst.http.post(base + f"/review/images/{images[3]['id']}/reveal", json={"frame": 4},
+                                     headers=headers) as r:
+            assert r.status == 200
+        for image, verdict in zip(images, ("category_a", "category_b", "not_indecent", "category_a")):
             status, body = await analyst.post(f"/review/api/images/{image['id']}/assess", {"verdict": verdict})
             assert status == 200, body
         status, body = await analyst.post(f"/review/api/reports/{item['id']}/decide", {"outcome": "actioned"})
         assert status == 200 and body["decision"]["status"] == "confirmed", body
 
-        # The partner pulls exactly the two actioned images' hashes.
+        # The partner pulls exactly the two actioned images' hashes and the video's.
         key = (await Partners(db).do_create("pipeline-platform")).key
         auth = {"Authorization": f"Bearer {key}"}
         async with aiohttp.ClientSession() as partner:
             async with partner.get(base + "/api/v1/hashes?since=0", headers=auth) as response:
                 assert response.status == 200
                 pulled = await response.json()
-            assert len(pulled["entries"]) == 2 and not pulled["more"]
+            assert len(pulled["entries"]) == 3 and not pulled["more"]
             assert {e["status"] for e in pulled["entries"]} == {"active"}
-            expected = {check_and_hash(ordered[0]).sha256: "A", check_and_hash(ordered[1]).sha256: "B"}
+            video = check_and_hash(ordered[3])
+            expected = {check_and_hash(ordered[0]).sha256: "A", check_and_hash(ordered[1]).sha256: "B",
+                        video.sha256: "A"}
             assert {e["sha256"]: e["category"] for e in pulled["entries"]} == expected
+            listed_video = next(e for e in pulled["entries"] if e["media"] == "video")
+            assert listed_video["video_md5"] == video.md5 and listed_video["frames"] == [
+                f.as_json() for f in video.frame_hashes]
+
+            # A trimmed, re-encoded copy of the video matches by its frames, as vPDQ matches.
+            trimmed = check_and_hash(encode([p for t, p in decoded_frames(ordered[3]) if 1.0 <= t < 6.0],
+                                            codec="vp9", fps=10))
+            async with partner.post(base + "/api/v1/lookup", headers=auth, json={
+                    "frames": [f.as_json() for f in trimmed.frame_hashes]}) as response:
+                [video_match] = (await response.json())["matches"]
+            assert video_match["id"] == listed_video["id"] and video_match["video_match"]["match"]
 
             # A resized, re-encoded copy of an actioned image matches by PDQ within 31.
             copy = check_and_hash(resized_reencoded(ordered[0], 0.6, quality=70))
@@ -152,7 +174,7 @@ async def test_report_review_publish_match_tell_and_purge(aiohttp_server, people
         # The child's chat shows the outcome, live, then that the images are gone.
         await wait_for(lambda: any("have now been deleted" in t for t in bot_texts(kid)), timeout=10)
         outcome = next(t for t in bot_texts(kid) if t.startswith(f"Your report {reference} has been checked"))
-        assert "fingerprints of 2 images" in outcome and "couldn't do the same for 1 image" in outcome
+        assert "fingerprints of 3 images" in outcome and "couldn't do the same for 1 image" in outcome
         assert any("fingerprints stay on the list" in t for t in bot_texts(kid))
 
         # Purged: no keys, no ciphertext; hashes and assessments remain.
@@ -161,15 +183,15 @@ async def test_report_review_publish_match_tell_and_purge(aiohttp_server, people
             rows = (await session.scalars(select(ReportImage).where(ReportImage.report_id == report.id))).all()
             entries = (await session.scalars(select(HashListEntry))).all()
         assert report.status == "closed"
-        assert [(r.status, r.wrapped_key) for r in rows] == [("purged", None)] * 3
-        assert all(r.sha256 and r.pdq for r in rows)
-        assert sorted(e.category for e in entries) == ["A", "B"] and all(e.withdrawn_at is None for e in entries)
+        assert [(r.status, r.wrapped_key) for r in rows] == [("purged", None)] * 4
+        assert all(r.sha256 and (r.pdq or r.media == "video") for r in rows)
+        assert sorted(e.category for e in entries) == ["A", "A", "B"] and all(e.withdrawn_at is None for e in entries)
         vault = settings.data_path / "vault"
         assert vault.is_dir() and not [p for r in rows for p in vault.glob(f"*{r.vault_id}*")]
 
         actions = [e.action for e in await AuditLog(db).get_entries(limit=1000)]
-        assert actions.count("preview") == 3 and actions.count("reveal") == 1 and actions.count("assess") == 3
-        assert actions.count("decide") == 1 and actions.count("hash_publish") == 2 and actions.count("purge") == 3
+        assert actions.count("preview") == 4 and actions.count("reveal") == 2 and actions.count("assess") == 4
+        assert actions.count("decide") == 1 and actions.count("hash_publish") == 3 and actions.count("purge") == 4
         assert (await AuditLog(db).verify_chain()).ok
     finally:
         await engine.dispose()

@@ -166,8 +166,11 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
         max_file_bytes=settings.upload_max_file_mb * 1024 * 1024,
         max_report_bytes=settings.upload_max_report_mb * 1024 * 1024,
         max_files=settings.upload_max_files,
-        max_pixels=settings.max_image_pixels,
+        max_decoded_bytes=settings.max_decoded_mb * 1024 * 1024,
         link_minutes=settings.upload_link_minutes,
+        max_video_bytes=settings.upload_max_video_mb * 1024 * 1024,
+        max_video_seconds=float(settings.upload_max_video_seconds),
+        frame_interval=settings.video_frame_interval_seconds,
     ))
     engine = DialogEngine(
         db,
@@ -213,7 +216,8 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
                              services.partners, ReviewConfig(
                                  second_analyst=settings.second_analyst, retention_days=settings.image_retention_days,
                                  break_minutes=settings.review_break_minutes),
-                             vault=lambda: services.reports.vault)
+                             vault=lambda: services.reports.vault, pool=lambda: services.reports.pool,
+                             limits=services.reports.limits.intake())
 
     app = web.Application(
         middlewares=[

@@ -1,27 +1,47 @@
-"""Checks an uploaded file is an image Haven can take and hashes it, refusing anything else kindly."""
+"""Checks an uploaded file is an image or video Haven can take and hashes it, refusing anything else kindly."""
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import sys
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import pillow_heif
-from PIL import Image
+from PIL import Image, ImageSequence
 
-from bot.images.hashing import PDQ, PdqDigest, PHash
+from bot.images.hashing import PDQ, REGISTRY, VPDQ, Frame, ImageHashes, PdqDigest, PHash, file_kinds
 
-# Pillow's format names; HEIF covers .heic and .heif through pillow_heif.
+# Pillow's format names; HEIF covers .heic and .heif through pillow_heif. JPEG includes MPO, the JPEG
+# several Android cameras write (a second picture or a depth map after the first), hashed as its first.
 ALLOWED_FORMATS: tuple[str, ...] = ("JPEG", "PNG", "WEBP", "GIF", "HEIF")
 
-DEFAULT_MAX_BYTES = 20 * 1024 * 1024
-DEFAULT_MAX_PIXELS = 50_000_000
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLimits:
+    """What one upload may cost. Plain values (from the settings), sent to the hashing workers."""
+
+    max_image_bytes: int = 20 * MB
+    max_video_bytes: int = 200 * MB
+    # What decoding may allocate for one picture or video frame, counted before any decoding starts.
+    max_decoded_bytes: int = 256 * MB
+    max_video_seconds: float = 600.0
+    # vPDQ samples one frame per `frame_interval` seconds of video.
+    frame_interval: float = 1.0
+    # Animated images are hashed on every frame up to this many; the rest is counted, not looked at.
+    max_animation_frames: int = 300
+
+    def max_bytes_for(self, media: str) -> int:
+        return self.max_video_bytes if media == "video" else self.max_image_bytes
+
+
+DEFAULT_LIMITS = IntakeLimits()
 
 # A picture is hashed from a copy shrunk by the largest power of two that still leaves
 # PDQ's narrower blur window (about 1/128 of a side) at least this many pixels wide;
@@ -35,16 +55,28 @@ _EXIF_ORIENTATION = 0x0112
 
 # pillow_heif decodes only the primary image unless asked; thumbnails stay unread.
 pillow_heif.register_heif_opener(thumbnails=False)
+# Haven caps the bytes a decode may allocate itself (check_decoded_size), which lets a large JPEG that
+# is decoded at 1/8 scale through; Pillow's own pixel-count guard would refuse it by its size alone.
+Image.MAX_IMAGE_PIXELS = None
 
 MESSAGES: dict[str, str] = {
-    "empty_file": "That file is empty, so there is no picture in it. Please try choosing the photo again.",
+    "empty_file": "That file is empty, so there is nothing in it. Please try choosing the photo or video again.",
     "file_too_large": "That file is too big for us to take. Please try a smaller copy of the photo, such as a screenshot.",
-    "not_an_image": "That file doesn't look like a photo. Please choose a picture file, like a JPEG, PNG or HEIC.",
+    "not_an_image": "That file doesn't look like a photo or a video. Please choose a picture (JPEG, PNG, HEIC) or a video (MP4, MOV, WebM).",
     "unsupported_format": "We can't open that kind of picture yet. Please send it as a JPEG, PNG, WebP, GIF or HEIC, or take a screenshot of it.",
     "image_truncated": "Only part of that photo arrived. Please try sending it again.",
     "image_corrupt": "We couldn't open that photo because the file seems to be damaged. Please try another copy, or a screenshot of it.",
     "image_too_big": "That picture is too large for us to open. Please try a smaller copy, such as a screenshot.",
     "image_timeout": "That photo took too long to open. Please try again, or send a screenshot of it instead.",
+    "video_too_large": "That video file is too big for us to take. Please try a shorter clip, or a smaller copy of it.",
+    "not_a_video": "That file says it is a video, but we couldn't find a video in it. Please choose the video again.",
+    "no_video_stream": "That file only has sound in it, not a video. Please choose a video or a photo instead.",
+    "unsupported_codec": "We can't play that kind of video yet. Please send it as an MP4 from your phone's camera or gallery.",
+    "video_too_long": "That video is too long for us to take. Please send a shorter clip of the part you want removed.",
+    "video_too_big": "The picture in that video is too large for us to open. Please try a smaller copy of it.",
+    "video_corrupt": "We couldn't open that video because the file seems to be damaged or didn't all arrive. Please try sending it again.",
+    "video_encrypted": "That video is locked (protected), so we can't open it. Please send a copy you recorded or saved yourself.",
+    "video_timeout": "That video took too long to open. Please try again, or send a shorter clip of it.",
 }
 
 
@@ -64,28 +96,9 @@ class IntakeError(Exception):
         return f"{self.code}: {self.message}"
 
 
-@dataclass(frozen=True, slots=True)
-class ImageHashes:
-    """Every hash Haven keeps for one image, plus what the file turned out to be."""
-
-    md5: str
-    sha1: str
-    sha256: str
-    pdq: str
-    pdq_quality: int
-    pdq_unrotated: str | None
-    phash: str
-    format: str
-    width: int
-    height: int
-    frames: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
 _PDQ = PDQ()
 _PHASH = PHash()
+_VPDQ: VPDQ = REGISTRY["vpdq"]  # type: ignore[assignment]
 
 _KNOWN_OTHER_IMAGE_MAGIC: tuple[bytes, ...] = (
     b"BM",  # BMP
@@ -99,10 +112,14 @@ _KNOWN_OTHER_IMAGE_MAGIC: tuple[bytes, ...] = (
     b"%PDF",
 )
 _HEIF_BRANDS = frozenset({b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"hevm", b"hevs", b"mif1", b"msf1"})
+_OTHER_IMAGE_BRANDS = frozenset({b"avif", b"avis", b"jxl ", b"crx "})
+# Old QuickTime files begin with a movie atom rather than `ftyp`.
+_QUICKTIME_ATOMS = frozenset({b"moov", b"mdat", b"wide", b"free", b"skip", b"pnot"})
+_EBML = b"\x1a\x45\xdf\xa3"
 
 
 def sniff_format(data: bytes) -> str | None:
-    """Name the allowed format the leading bytes announce, or None.
+    """Name the allowed picture format the leading bytes announce, or None.
 
     Looking at the first bytes is how browsers and platforms decide what a file is, so a
     file that does not start like an image is refused even if a decoder could find one
@@ -121,38 +138,70 @@ def sniff_format(data: bytes) -> str | None:
     return None
 
 
+def sniff_video(data: bytes) -> str | None:
+    """"MP4" (with MOV and 3GP, one family) or "WEBM" when the leading bytes announce a video container."""
+    if data[4:8] == b"ftyp" and data[8:12] not in _HEIF_BRANDS and data[8:12] not in _OTHER_IMAGE_BRANDS:
+        return "MP4"
+    if data[4:8] in _QUICKTIME_ATOMS and int.from_bytes(data[:4], "big") >= 8:
+        return "MP4"
+    if data.startswith(_EBML):
+        return "WEBM"
+    return None
+
+
+def sniff_media(data: bytes) -> str:
+    """ "image" or "video" by the leading bytes (what decides which size cap applies); "image" if unknown."""
+    return "video" if sniff_format(data) is None and sniff_video(data) is not None else "image"
+
+
 def _looks_like_other_image(data: bytes) -> bool:
     if data[4:8] == b"ftyp":
-        return True  # AVIF, other HEIF brands, or video: an ISO media file we do not take
+        return True  # AVIF or another HEIF brand we do not take
     return any(data.startswith(magic) for magic in _KNOWN_OTHER_IMAGE_MAGIC)
 
 
-def check_size(data: bytes, max_bytes: int) -> None:
+def check_size(data: bytes, max_bytes: int, media: str = "image") -> None:
     """Refuse empty or oversized uploads before anything tries to decode them."""
     if not data:
         raise IntakeError("empty_file")
     if len(data) > max_bytes:
-        raise IntakeError("file_too_large")
+        raise IntakeError("video_too_large" if media == "video" else "file_too_large")
 
 
-def _open(data: bytes, claimed: str, max_pixels: int) -> Image.Image:
+# Bytes one pixel takes once Pillow has decoded it, by mode.
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "LA": 2, "La": 2, "PA": 2, "I;16": 2, "I;16B": 2, "I;16L": 2,
+                    "I;16N": 2, "RGB": 3, "YCbCr": 3, "LAB": 3, "HSV": 3, "RGBA": 4, "RGBa": 4, "RGBX": 4,
+                    "CMYK": 4, "I": 4, "F": 4}
+
+
+def decoded_bytes(image: Image.Image, draft: int = 1) -> int:
+    """What decoding this picture allocates: its pixels (at the JPEG draft scale) times their size."""
+    width, height = image.size
+    return -(-width // draft) * -(-height // draft) * _BYTES_PER_PIXEL.get(image.mode, 4)
+
+
+def check_decoded_size(image: Image.Image, max_decoded_bytes: int, draft: int = 1) -> None:
+    """Refuse a picture whose decode would allocate more than the cap (decode amplification), unopened."""
+    # Conversion to 8-bit grey or RGB may need as much again, so the cap holds for the pair.
+    if decoded_bytes(image, draft) > max_decoded_bytes:
+        raise IntakeError("image_too_big")
+
+
+def _open(data: bytes, claimed: str) -> Image.Image:
     try:
         image = Image.open(io.BytesIO(data), formats=list(ALLOWED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise IntakeError("image_too_big") from error
-    except Image.UnidentifiedImageError as error:
-        raise IntakeError("image_corrupt") from error
     except Exception as error:
         raise IntakeError("image_corrupt") from error
-    if image.format != claimed:
+    found = "JPEG" if image.format == "MPO" else image.format
+    if found != claimed:
         # Pillow found a different image than the leading bytes announce: one file
         # pretending to be two things is not a photo a child took.
         raise IntakeError("not_an_image")
     width, height = image.size
     if width < 1 or height < 1:
         raise IntakeError("image_corrupt")
-    if width * height > max_pixels:
-        raise IntakeError("image_too_big")
     return image
 
 
@@ -165,8 +214,15 @@ def reduction_for(width: int, height: int) -> int:
     return scale
 
 
+def jpeg_draft_for(image: Image.Image) -> int:
+    """The 1/2, 1/4 or 1/8 scale a JPEG will be decoded at for hashing (1 for everything else)."""
+    if image.format not in ("JPEG", "MPO"):
+        return 1
+    return min(reduction_for(*image.size), _JPEG_MAX_DRAFT)
+
+
 def decode_for_hashing(image: Image.Image) -> tuple[Image.Image, int]:
-    """Decode the first frame for the perceptual hashes; returns the picture and how much it was shrunk.
+    """Decode the current frame for the perceptual hashes; returns the picture and how much it was shrunk.
 
     A shrunk copy is luma only ("L"): PDQ and pHash read nothing else, and a JPEG
     gives its luma at 1/2, 1/4 or 1/8 scale without upsampling colour or doing the
@@ -179,9 +235,8 @@ def decode_for_hashing(image: Image.Image) -> tuple[Image.Image, int]:
     if scale == 1:
         image.load()
         return image, 1
-    draft = 1
-    if image.format == "JPEG":
-        draft = min(scale, _JPEG_MAX_DRAFT)
+    draft = jpeg_draft_for(image)
+    if draft > 1:
         image.draft("L", (width // draft, height // draft))
     image.load()
     decoded = 1
@@ -189,7 +244,7 @@ def decode_for_hashing(image: Image.Image) -> tuple[Image.Image, int]:
         if image.size == (-(-width // candidate), -(-height // candidate)):
             decoded = candidate
             break
-    luma = image if image.mode == "L" else _to_rgb(image).convert("L")
+    luma = image if image.mode == "L" else to_8bit(image, grey=True)
     if scale > decoded:
         luma = luma.reduce(scale // decoded)
     return luma, scale
@@ -206,7 +261,7 @@ _TRANSPOSE = {
 }
 
 
-def _upright(image: Image.Image, orientation: int) -> Image.Image:
+def upright(image: Image.Image, orientation: int) -> Image.Image:
     """Turn the pixels as EXIF says the picture is shown (the table ImageOps.exif_transpose uses)."""
     method = _TRANSPOSE.get(orientation)
     return image.transpose(method) if method is not None else image
@@ -229,7 +284,7 @@ def _phash(picture: Image.Image, scale: int) -> str:
     return _PHASH.hash_from_image(picture.reduce(factor) if factor > 1 else picture)
 
 
-def _orientation(image: Image.Image) -> int:
+def orientation_of(image: Image.Image) -> int:
     try:
         value = image.getexif().get(_EXIF_ORIENTATION, 1)
     except Exception:
@@ -238,53 +293,107 @@ def _orientation(image: Image.Image) -> int:
     return value if isinstance(value, int) and 1 <= value <= 8 else 1
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
-    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
-        # Scale high bit depths down to 8 bits rather than clipping them to white.
-        values = np.asarray(image, dtype=np.float64)
-        top = float(values.max()) if values.size else 0.0
-        scaled = values * (255.0 / top) if top > 255 else values
-        return Image.fromarray(np.clip(scaled, 0, 255).astype(np.uint8), "L").convert("RGB")
+_HIGH_DEPTH = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def to_8bit(image: Image.Image, grey: bool = False) -> Image.Image:
+    """An 8-bit copy ("L" when `grey` or the picture has one channel, else "RGB") without amplification.
+
+    High bit depths are scaled down with a bit shift straight into an 8-bit array: one extra byte per
+    pixel, where scaling through floating point took 16 (a 7000 x 7000 16-bit PNG cost 1.3 GB that way).
+    """
+    if image.mode in _HIGH_DEPTH:
+        values = np.asarray(image)
+        top = int(values.max()) if values.size else 0
+        shift = max(0, top.bit_length() - 8)
+        out = np.empty(values.shape, dtype=np.uint8)
+        if values.dtype.kind == "f":
+            np.clip(values * (255.0 / top if top > 255 else 1.0), 0, 255, out=out, casting="unsafe")
+        else:
+            np.right_shift(np.maximum(values, 0) if values.dtype.kind == "i" else values, shift, out=out,
+                           casting="unsafe")
+        del values
+        grey_image = Image.fromarray(out, "L")
+        return grey_image if grey else grey_image.convert("RGB")
+    if grey or image.mode in ("L", "1"):
+        return image.convert("L")
     return image.convert("RGB")
 
 
 def _frame_count(image: Image.Image) -> int:
+    if image.format == "MPO":
+        return 1  # the second picture is another view of the same moment (stereo, depth), not motion
     try:
         return int(getattr(image, "n_frames", 1))
     finally:
         image.seek(0)
 
 
-def check_and_hash(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS) -> ImageHashes:
-    """Refuse anything that is not an image Haven takes; hash what it does take.
+def iter_frames(image: Image.Image, limit: int) -> Iterator[tuple[int, float, Image.Image]]:
+    """(index, timestamp in seconds, frame) for the first `limit` frames of an animated picture."""
+    elapsed = 0.0
+    for index, frame in enumerate(ImageSequence.Iterator(image)):
+        if index >= limit:
+            return
+        yield index, elapsed, frame
+        duration = frame.info.get("duration", 100) or 100
+        elapsed += float(duration) / 1000.0
+
+
+def _animation_frames(image: Image.Image, limits: IntakeLimits, size: tuple[int, int]) -> tuple[Frame, ...]:
+    """vPDQ-style frames of an animated picture: every frame up to the cap, still stretches pruned."""
+    found = []
+    for index, timestamp, frame in iter_frames(image, limits.max_animation_frames):
+        if reduction_for(*size) == 1:
+            digest = _pdq(frame.convert("RGB"), 1, size)
+        else:
+            digest = _pdq(*decode_for_hashing(frame), size)
+        found.append(Frame(timestamp, digest.hash, digest.quality, index))
+    image.seek(0)
+    return tuple(_VPDQ.prune(found))
+
+
+def _file_hashes(data: bytes) -> dict[str, str]:
+    return {kind.column: kind.hash_from_bytes(data) for kind in file_kinds()}  # type: ignore[attr-defined]
+
+
+def check_and_hash(data: bytes, limits: IntakeLimits = DEFAULT_LIMITS) -> ImageHashes:
+    """Refuse anything that is not an image or video Haven takes; hash what it does take.
 
     Cryptographic hashes are of the exact bytes sent, because hash lists match files.
     PDQ and pHash are of the decoded first frame, upright as EXIF says it is shown; when
     the file is stored rotated, PDQ of the stored orientation is kept too, since copies
-    that lost their EXIF will show the image that way.
+    that lost their EXIF will show the image that way. Animated pictures also get a PDQ
+    per frame (up to `max_animation_frames`), videos one per sampled second (vPDQ).
 
     A JPEG that carries markup in a comment or after its end is taken: it begins as a
     JPEG, browsers treat it as one, Haven never serves originals as documents, and the
     report must list the exact file that circulates. A file that begins as anything
     else (text, an HTML page with a JPEG inside) is refused as not an image.
     """
-    check_size(data, max_bytes)
     claimed = sniff_format(data)
+    if claimed is None and sniff_video(data) is not None:
+        from bot.images.video import check_and_hash_video
+
+        check_size(data, limits.max_video_bytes, "video")
+        return check_and_hash_video(data, limits)
+    check_size(data, limits.max_image_bytes)
     if claimed is None:
         raise IntakeError("unsupported_format" if _looks_like_other_image(data) else "not_an_image")
 
     with warnings.catch_warnings():
-        # Pillow only warns between its limit and twice its limit; a bomb is a bomb.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
-        image = _open(data, claimed, max_pixels)
+        image = _open(data, claimed)
         width, height = image.size
         try:
+            check_decoded_size(image, limits.max_decoded_bytes, jpeg_draft_for(image))
             frames = _frame_count(image)
-            orientation = _orientation(image)
+            orientation = orientation_of(image)
             stored, scale = decode_for_hashing(image)
             if scale == 1 and stored.mode not in ("RGB", "L"):
-                stored = _to_rgb(stored)
-            upright = _upright(stored, orientation)
+                stored = to_8bit(stored)
+            turned_picture = upright(stored, orientation)
+            animation = _animation_frames(image, limits, (width, height)) if frames > 1 else ()
         except IntakeError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning, MemoryError) as error:
@@ -298,38 +407,47 @@ def check_and_hash(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixel
 
     turned = orientation in (5, 6, 7, 8)
     upright_size = (height, width) if turned else (width, height)
-    pdq = _pdq(upright, scale, upright_size)
+    pdq = _pdq(turned_picture, scale, upright_size)
     pdq_unrotated = _pdq(stored, scale, (width, height)).hash if orientation != 1 else None
     width, height = upright_size
     return ImageHashes(
-        md5=hashlib.md5(data).hexdigest(),
-        sha1=hashlib.sha1(data).hexdigest(),
-        sha256=hashlib.sha256(data).hexdigest(),
+        **_file_hashes(data),
         pdq=pdq.hash,
         pdq_quality=pdq.quality,
         pdq_unrotated=pdq_unrotated,
-        phash=_phash(upright, scale),
-        format=claimed,
+        phash=_phash(turned_picture, scale),
+        media="image",
+        format=image.format or claimed,
         width=width,
         height=height,
         frames=frames,
+        frame_hashes=animation,
     )
 
 
-def hash_file(path: Path | str, *, max_bytes: int = DEFAULT_MAX_BYTES, max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any]:
-    """Hash one file for the `hash` CLI, through the same checks as an upload."""
-    hashes = check_and_hash(Path(path).read_bytes(), max_bytes=max_bytes, max_pixels=max_pixels)
-    result: dict[str, Any] = {
-        "md5": hashes.md5,
-        "sha1": hashes.sha1,
-        "sha256": hashes.sha256,
-        "pdq": hashes.pdq,
-        "pdq_quality": hashes.pdq_quality,
-        "phash": hashes.phash,
-    }
+def cli_json(hashes: ImageHashes) -> dict[str, Any]:
+    """What `run.py hash` prints for one file: every hash it has, frames in vPDQ's form."""
+    result: dict[str, Any] = {"media": hashes.media}
+    for kind in REGISTRY.values():
+        value = hashes.value(kind)
+        if value is None or kind.name in result:
+            continue
+        result[kind.name] = [frame.as_json() for frame in value] if kind.column == "frames" else value
+    if hashes.pdq_quality is not None:
+        result["pdq_quality"] = hashes.pdq_quality
     if hashes.pdq_unrotated is not None:
         result["pdq_unrotated"] = hashes.pdq_unrotated
+    if hashes.frame_hashes:
+        result["frames"] = [frame.as_json() for frame in hashes.frame_hashes]
+        result.pop("vpdq", None)
+    if hashes.media == "video":
+        result.update(duration=hashes.duration, codec=hashes.codec, width=hashes.width, height=hashes.height)
     return result
+
+
+def hash_file(path: Path | str, limits: IntakeLimits = DEFAULT_LIMITS) -> dict[str, Any]:
+    """Hash one file for the `hash` CLI, through the same checks as an upload."""
+    return cli_json(check_and_hash(Path(path).read_bytes(), limits))
 
 
 def main(argv: list[str] | None = None) -> int:

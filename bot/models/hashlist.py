@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Integer, String
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime, utcnow
 
 CATEGORIES = ("A", "B", "C")
 WITHDRAW_REASONS = ("withdrawn", "removed")
+MEDIA = ("image", "video")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -31,6 +32,7 @@ class HashListEntry(Base):
     __table_args__ = (
         CheckConstraint(_in("category", CATEGORIES), name="category"),
         CheckConstraint(_in("withdraw_reason", WITHDRAW_REASONS), name="withdraw_reason"),
+        CheckConstraint(_in("media", MEDIA), name="media"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -42,10 +44,26 @@ class HashListEntry(Base):
     md5: Mapped[str] = mapped_column(String(32), index=True)
     sha1: Mapped[str] = mapped_column(String(40), index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
-    pdq: Mapped[str] = mapped_column(String(64), index=True)
+    # NULL for a video, whose PDQs are its frames (HashListFrame).
+    pdq: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     pdq_quality: Mapped[int | None] = mapped_column(Integer, default=None)
+    media: Mapped[str] = mapped_column(String(8), default="image", server_default="image")
     category: Mapped[str] = mapped_column(String(1))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     withdraw_reason: Mapped[str | None] = mapped_column(String(16), default=None)
     change_seq: Mapped[int] = mapped_column(Integer, unique=True)
+
+
+class HashListFrame(Base):
+    """One frame hash of a listed video or animated picture: vPDQ's PDQ, quality and timestamp."""
+
+    __tablename__ = "hash_list_frames"
+    __table_args__ = (UniqueConstraint("entry_id", "position", name="uq_hash_list_frames_entry_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("hash_list.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    timestamp_ms: Mapped[int] = mapped_column(Integer)
+    pdq: Mapped[str] = mapped_column(String(64), index=True)
+    quality: Mapped[int] = mapped_column(Integer)

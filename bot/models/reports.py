@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from bot.models.base import Base, UTCDateTime, utcnow
@@ -17,6 +17,7 @@ REPORT_STATUSES = (
 IMAGE_STATUSES = ("received", "quarantined", "assessed", "purged")
 UNDER_18_VALUES = ("yes", "no", "unknown")
 MATCH_SOURCES = ("report", "hash_list")
+MEDIA = ("image", "video")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -52,12 +53,17 @@ class Report(Base):
 
 
 class ReportImage(Base):
-    """One accepted image: its hashes and what it is. The pixels live only as ciphertext in the vault."""
+    """One accepted image or video: its hashes and what it is. The bytes live only as ciphertext in the vault.
+
+    A video has no picture hashes of its own (pdq, pdq_quality and phash are NULL): its PDQs are its
+    sampled frames (ReportImageFrame), as are an animated picture's beside the PDQ of its first frame.
+    """
 
     __tablename__ = "report_images"
     __table_args__ = (
         UniqueConstraint("report_id", "sha256", name="uq_report_images_report_sha256"),
         CheckConstraint(_in("status", IMAGE_STATUSES), name="status"),
+        CheckConstraint(_in("media", MEDIA), name="media"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -67,15 +73,19 @@ class ReportImage(Base):
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     sha1: Mapped[str] = mapped_column(String(40))
     md5: Mapped[str] = mapped_column(String(32))
-    pdq: Mapped[str] = mapped_column(String(64))
+    pdq: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # Below 50 PDQ is unreliable; kept and shown to analysts rather than dropped.
-    pdq_quality: Mapped[int] = mapped_column(Integer)
+    pdq_quality: Mapped[int | None] = mapped_column(Integer, nullable=True)
     pdq_unrotated: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    phash: Mapped[str] = mapped_column(String(16))
+    phash: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    media: Mapped[str] = mapped_column(String(8), default="image", server_default="image")
     format: Mapped[str] = mapped_column(String(8))
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
+    # Frames in the file (a video: frames sampled, one a second by default).
     frames: Mapped[int] = mapped_column(Integer, default=1)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    codec: Mapped[str | None] = mapped_column(String(16), nullable=True)
     byte_size: Mapped[int] = mapped_column(Integer)
     # The image's AES key wrapped by the master key; NULL once purged, which destroys the image.
     wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
@@ -84,8 +94,29 @@ class ReportImage(Base):
     purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class ReportImageFrame(Base):
+    """One sampled frame of a video or animated picture, in vPDQ's form (after pruning still stretches)."""
+
+    __tablename__ = "report_image_frames"
+    __table_args__ = (UniqueConstraint("image_id", "position", name="uq_report_image_frames_image_position"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    image_id: Mapped[int] = mapped_column(ForeignKey("report_images.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    # The frame's number in decoding order, and when it is shown (milliseconds from the start).
+    frame: Mapped[int] = mapped_column(Integer)
+    timestamp_ms: Mapped[int] = mapped_column(Integer)
+    pdq: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int] = mapped_column(Integer)
+
+
 class ImageMatch(Base):
-    """A PDQ near-duplicate: this image looks like one in another report (or on the hash list)."""
+    """A PDQ near-duplicate: this image looks like one in another report (or on the hash list).
+
+    For a video or animated picture: `frames` lists the timestamps (ms) of this one's frames that
+    match, `query_percent` the share of this one's frames that match and `other_percent` the share of
+    the other's (vPDQ's two percentages); `distance` is the nearest pair's.
+    """
 
     __tablename__ = "image_matches"
     __table_args__ = (CheckConstraint(_in("source", MATCH_SOURCES), name="source"),)
@@ -98,6 +129,9 @@ class ImageMatch(Base):
     # For hash-list matches: the list entry's own identifier.
     matched_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     distance: Mapped[int] = mapped_column(Integer)
+    frames: Mapped[list[int] | None] = mapped_column(JSON, nullable=True)
+    query_percent: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    other_percent: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

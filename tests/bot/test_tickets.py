@@ -18,6 +18,7 @@ from bot.errors import Conflict, Forbidden, NotFound, Unauthorized
 from bot.events import ListSink, MessageEvent
 from bot.hashlist import HashList
 from bot.images.intake import check_and_hash
+from bot.images.pool import HashingPool
 from bot.images.vault import Vault
 from bot.models.accounts import User
 from bot.models.base import utcnow
@@ -65,7 +66,7 @@ async def _user(db: Database, role: str) -> Who:
 
 
 async def world(db: Database, tmp_path: Path, *, second: bool = False, retention: int = 0,
-                alert_days: int = 7) -> World:
+                alert_days: int = 7, pool: HashingPool | None = None) -> World:
     vault_dir = tmp_path / "vault"
     vault = Vault(secrets.token_bytes(32), vault_dir)
     sink = ListSink()
@@ -75,7 +76,8 @@ async def world(db: Database, tmp_path: Path, *, second: bool = False, retention
     purger = Purger(db, sink, notifier, PurgeConfig(retention_days=retention, undecided_alert_days=alert_days),
                     vault=lambda: vault)
     review = Review(db, sink, notifier, purger, hashlist, index, Partners(db),
-                    ReviewConfig(second_analyst=second, retention_days=retention), vault=lambda: vault)
+                    ReviewConfig(second_analyst=second, retention_days=retention), vault=lambda: vault,
+                    pool=lambda: pool)
     return World(db, vault, vault_dir, sink, review, purger, hashlist, await _user(db, "child"),
                  await _user(db, "analyst"), await _user(db, "analyst"))
 
@@ -354,12 +356,20 @@ async def test_only_analysts_reach_reports_and_images(db, tmp_path) -> None:
         await w.review.access_report(w.ana, draft.id)
 
 
-async def test_previews_are_blurred_grey_and_every_view_is_audited(db, tmp_path) -> None:
+@pytest.fixture(scope="module")
+def render_pool():  # type: ignore[no-untyped-def]
+    """Previews and reveals are rendered in the worker pool, never in the server's process."""
+    pool = HashingPool(workers=1, timeout_s=60)
+    yield pool
+    pool.close()
+
+
+async def test_previews_are_blurred_grey_and_every_view_is_audited(db, tmp_path, render_pool) -> None:
     from io import BytesIO
 
     from PIL import Image
 
-    w = await world(db, tmp_path, retention=5)
+    w = await world(db, tmp_path, retention=5, pool=render_pool)
     report = await submitted_report(w, count=1)
     [image] = await images_of(db, report.id)
     preview = Image.open(BytesIO(await w.review.access_preview(w.ana, image.id)))
@@ -407,5 +417,5 @@ async def test_seen_before_on_the_hash_list_and_partner_feedback_reach_the_analy
     service = ReportService(db, UploadLimits())
     service.attach_hash_list(w.hashlist, LivePdqIndex(w.hashlist))
     linked = await service._hash_list_matches(check_and_hash(resized_reencoded(original, 0.5)))
-    assert [entry_id for entry_id, _ in linked] == [entry.id]
+    assert [item.entry.id for item in linked] == [entry.id] and linked[0].seen.distance <= 31
     assert await service._hash_list_matches(check_and_hash(make_image(600, 400, seed=902))) == []

@@ -8,7 +8,9 @@ import uuid
 import pytest
 from playwright.sync_api import expect
 
+from bot.images.intake import MESSAGES
 from tests.imagefactory import make_image, text_file
+from tests.videofactory import make_video
 
 pytestmark = pytest.mark.e2e
 
@@ -55,6 +57,23 @@ def test_child_uploads_two_images_confirms_and_sees_the_reference(site, context,
     expect(last).to_contain_text(re.compile(r"Your reference is HVN-[2-9A-HJ-NP-Z]{4}-[2-9A-HJ-NP-Z]{2}\."))
 
 
+def test_a_video_is_chosen_sent_and_never_played(site, context) -> None:
+    page = context.new_page()
+    reach_upload_step(page, site.base_url)
+    accept = page.locator("#upload-input").get_attribute("accept") or ""
+    assert {"image/*", "video/mp4", "video/quicktime", "video/webm", "video/3gpp"} <= set(accept.split(","))
+    page.set_input_files("#upload-input", files=[
+        {"name": "clip.mp4", "mimeType": "video/mp4", "buffer": make_video(3.0, 320, 240, fps=10, seed=5)},
+    ])
+    item = page.locator("#upload-list li.upload__item").first
+    expect(item).to_have_attribute("data-state", "done")
+    expect(item.locator(".upload__state")).to_contain_text("without its sound")
+    # Named, not shown: no <video> or <img> of it on the page.
+    expect(item.locator(".upload__nopreview")).to_have_text("Video")
+    assert page.locator("#upload-list video, #upload-list img").count() == 0
+    expect(page.locator("#messages li.message--bot").last).to_contain_text("1 image received")
+
+
 def test_a_bad_file_shows_the_servers_message_and_can_be_retried_or_cancelled(site, context) -> None:
     page = context.new_page()
     reach_upload_step(page, site.base_url)
@@ -63,8 +82,7 @@ def test_a_bad_file_shows_the_servers_message_and_can_be_retried_or_cancelled(si
     ])
     item = page.locator("#upload-list li.upload__item").first
     expect(item).to_have_attribute("data-state", "failed")
-    expect(item.locator(".upload__state")).to_have_text(
-        "That file doesn't look like a photo. Please choose a picture file, like a JPEG, PNG or HEIC.")
+    expect(item.locator(".upload__state")).to_have_text(MESSAGES["not_an_image"])
     expect(item.locator(".upload__retry")).to_be_visible()
     # "I've added them all" with nothing received: the bot says so and the panel stays.
     page.click("#upload-done")
@@ -73,4 +91,4 @@ def test_a_bad_file_shows_the_servers_message_and_can_be_retried_or_cancelled(si
     # Retrying the same bad file fails the same way, with a fresh address (the old one was used).
     item.locator(".upload__retry").click()
     expect(item).to_have_attribute("data-state", "failed")
-    expect(item.locator(".upload__state")).to_contain_text("doesn't look like a photo")
+    expect(item.locator(".upload__state")).to_contain_text("doesn't look like a photo or a video")

@@ -51,7 +51,8 @@ def schema_errors(value: Any, schema: dict[str, Any], at: str = "$") -> list[str
     types = schema.get("type")
     if types is not None:
         names = types if isinstance(types, list) else [types]
-        kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None)}
+        kinds = {"object": dict, "array": list, "string": str, "boolean": bool, "null": type(None),
+                 "number": (int, float)}
         ok = any((name == "integer" and isinstance(value, int) and not isinstance(value, bool))
                  or (name != "integer" and isinstance(value, kinds[name])
                      and not (name != "boolean" and isinstance(value, bool)))
@@ -69,7 +70,7 @@ def schema_errors(value: Any, schema: dict[str, Any], at: str = "$") -> list[str
             errors.append(f"{at}: too long")
         if schema.get("format") == "date-time":
             datetime.fromisoformat(value)
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
         if "minimum" in schema and value < schema["minimum"]:
             errors.append(f"{at}: {value} < {schema['minimum']}")
         if "maximum" in schema and value > schema["maximum"]:

@@ -59,17 +59,17 @@ async def reach(kid: Person, state: str) -> None:
     await wait_for(lambda: any(s["state"] == state for s in kid.received("state")))
 
 
-async def report_images(kid: Person, count: int = 2, seed: int = 0) -> tuple[socketio.AsyncClient, str]:
+async def report_files(kid: Person, files: list[tuple[str, bytes]]) -> tuple[socketio.AsyncClient, str]:
     """As the widget does: menu -> report -> under 13 -> upload over HTTP -> send. Returns the socket and reference."""
     client = await kid.connect(NS)
     assert (await client.call("hello", {"after": 0}, namespace=NS, timeout=10))["ok"]
     await choose(client, "report")
     await choose(client, "age_under_13")
     await reach(kid, "report_upload")
-    for n in range(count):
+    for name, data in files:
         issued = await client.call("upload_link", {}, namespace=NS, timeout=10)
         form = aiohttp.FormData()
-        form.add_field("file", make_image(400, 300, seed=seed * 10 + n), filename=f"{n}.jpg", content_type="image/jpeg")
+        form.add_field("file", data, filename=name, content_type="application/octet-stream")
         headers = {"Origin": kid.base_url.rstrip("/"), "X-CSRF-Token": kid.csrf}
         async with kid.http.post(kid.base_url.rstrip("/") + issued["url"], data=form, headers=headers) as r:
             assert r.status == 200, await r.text()
@@ -78,6 +78,10 @@ async def report_images(kid: Person, count: int = 2, seed: int = 0) -> tuple[soc
     await reach(kid, "report_submitted")
     text = next(t for t in bot_texts(kid) if "Your reference is" in t)
     return client, text.split("Your reference is ")[1].split(".")[0]
+
+
+async def report_images(kid: Person, count: int = 2, seed: int = 0) -> tuple[socketio.AsyncClient, str]:
+    return await report_files(kid, [(f"{n}.jpg", make_image(400, 300, seed=seed * 10 + n)) for n in range(count)])
 
 
 async def get(person: Person, path: str) -> tuple[int, Any]:

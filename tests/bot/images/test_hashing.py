@@ -1,23 +1,102 @@
-"""The hash algorithm classes: formats, comparison, registry, and PDQ from a shrunk copy."""
+"""The hash kinds: formats, comparison, registry, vPDQ's matching, and PDQ from a shrunk copy."""
 
 from __future__ import annotations
 
 import hashlib
+import re
 
 import numpy as np
 import pdqhash
 import pytest
 
-from bot.images.hashing import PDQ, REGISTRY, Comparison, PHash, _pdq_sampling_weights, bits_to_hex, get_algorithm, hamming_hex
+from bot.images.hashing import (
+    PDQ,
+    REGISTRY,
+    VPDQ,
+    Comparison,
+    Frame,
+    ImageHashes,
+    PHash,
+    _pdq_sampling_weights,
+    bits_to_hex,
+    check_record,
+    get_algorithm,
+    hamming_hex,
+    stored_columns,
+)
 from bot.images.intake import reduction_for
 from tests.imagefactory import draw
 
 
-def test_registry_names_every_algorithm() -> None:
-    assert set(REGISTRY) == {"md5", "sha1", "sha256", "pdq", "phash"}
+def test_registry_names_every_kind() -> None:
+    assert set(REGISTRY) == {"md5", "sha1", "sha256", "pdq", "video_md5", "vpdq", "phash"}
     assert get_algorithm("pdq").name == "pdq"
-    with pytest.raises(KeyError, match="unknown hash algorithm"):
+    with pytest.raises(KeyError, match="unknown hash kind"):
         get_algorithm("crc32")
+    # Where the list and report images keep them: one column per kind, video MD5 sharing MD5's.
+    assert stored_columns() == ["md5", "sha1", "sha256", "pdq"]
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_every_kind_owns_its_format_and_examples(name: str) -> None:
+    kind = REGISTRY[name]
+    examples = kind.examples()
+    assert len(examples) >= 2 and len(set(examples)) == len(examples)
+    for value in examples:
+        assert kind.validate(value) and len(value) == kind.hex_length
+        assert re.fullmatch(kind.pattern()[1:-1], value.upper()) and re.fullmatch(kind.pattern(True)[1:-1], value)
+        assert kind.check(value.upper()) == value
+        assert kind.compare(value, value).match
+        for wrong in (value[:-1], value + "0", "g" * kind.hex_length, 7):
+            assert not kind.validate(wrong)
+            with pytest.raises(ValueError, match=str(kind.hex_length)):
+                kind.check(wrong)
+    assert not kind.compare(examples[0], examples[1]).match
+
+
+def test_the_record_is_checked_by_the_registry() -> None:
+    md5, sha1, sha256, pdq = (REGISTRY[n].examples()[0] for n in ("md5", "sha1", "sha256", "pdq"))
+    picture = ImageHashes(md5.upper(), sha1, sha256, pdq.upper(), 80)
+    assert check_record(picture) == ImageHashes(md5, sha1, sha256, pdq, 80)
+    with pytest.raises(ValueError, match="sha1"):
+        check_record(ImageHashes(md5, sha1[:-2], sha256, pdq))
+    video = ImageHashes(md5, sha1, sha256, None, media="video", frame_hashes=(Frame(0.0, pdq.upper(), 90),))
+    assert check_record(video).frame_hashes == (Frame(0.0, pdq, 90),)
+    with pytest.raises(ValueError, match="frame"):
+        check_record(ImageHashes(md5, sha1, sha256, None, media="video"))
+    assert ImageHashes.from_dict(video.to_dict()) == video
+    assert video.value(REGISTRY["video_md5"]) == md5 and picture.value(REGISTRY["video_md5"]) is None
+    assert video.value(REGISTRY["pdq"]) is None and video.pdqs() == [pdq.upper()]
+
+
+def _pdq_near(pdq: str, bits: int) -> str:
+    return f"{int(pdq, 16) ^ ((1 << bits) - 1):064x}"
+
+
+def test_vpdq_matches_as_threatexchange_does() -> None:
+    vpdq = VPDQ()
+    listed = [Frame(float(n), hashlib.sha256(bytes([n])).hexdigest(), 90) for n in range(10)]
+    # A trimmed, slightly changed copy: 4 of its 4 frames are in the listed video, 4 of 10 of the listed.
+    trimmed = [Frame(f.timestamp - 3, _pdq_near(f.pdq, 12), 90) for f in listed[3:7]]
+    seen = vpdq.compare_frames(trimmed, listed)
+    assert (seen.query_percent, seen.listed_percent, seen.match, seen.distance) == (100.0, 40.0, True, 12)
+    assert seen.matched == (0.0, 1.0, 2.0, 3.0)
+    # Padded with unrelated frames: only 4 of 10 of the query match, under the 80% bar.
+    padded = trimmed + [Frame(10.0 + n, hashlib.sha256(b"x%d" % n).hexdigest(), 90) for n in range(6)]
+    assert not vpdq.compare_frames(padded, listed).match
+    assert VPDQ(query_percent=40).compare_frames(padded, listed).match
+    # Low-quality frames (black screens) are left out; equal hashes count once.
+    dull = [Frame(0.0, listed[0].pdq, 10)]
+    assert vpdq.compare_frames(dull, listed).query_percent == 0.0
+    doubled = [listed[0], listed[0], listed[1]]
+    assert vpdq.compare_frames(doubled, listed).listed_percent == 20.0
+    # Pruning drops a frame within 2 bits of the last one kept, as vPDQ's pruning does.
+    still = [Frame(0.0, listed[0].pdq, 90), Frame(1.0, _pdq_near(listed[0].pdq, 2), 90), listed[1]]
+    assert vpdq.prune(still) == [still[0], still[2]]
+    with pytest.raises(ValueError):
+        vpdq.check_frames([{"pdq": "xyz"}])
+    assert vpdq.check_frames([{"pdq": listed[0].pdq.upper(), "timestamp": 2, "quality": 50}]) == (
+        Frame(2.0, listed[0].pdq, 50),)
 
 
 @pytest.mark.parametrize("name", ["md5", "sha1", "sha256"])

@@ -1,7 +1,13 @@
-/** The upload panel of the report step: choose or drop images, one request each with progress, cancel and retry. */
+/** The upload panel of the report step: choose or drop images or videos, one request each with progress, cancel and retry. */
 
 const PARALLEL = 2;
-const NETWORK_MESSAGE = "That image didn't send because the connection dropped. Tap Try again.";
+// Pictures, and the videos phones record (MP4, MOV, WebM, 3GP); the server checks what each file really is.
+const ACCEPT = "image/*,.heic,.heif,video/mp4,video/quicktime,video/webm,video/3gpp,.mp4,.mov,.m4v,.webm,.3gp";
+
+function isVideo(file) {
+  return /^video\//.test(file.type || "") || /\.(mp4|mov|m4v|webm|3gp)$/i.test(file.name || "");
+}
+const NETWORK_MESSAGE = "That file didn't send because the connection dropped. Tap Try again.";
 const BUSY_MESSAGE = "Please wait until your images have finished sending.";
 
 function el(tag, className, text) {
@@ -30,15 +36,19 @@ class Item {
     this.file = file;
     this.xhr = null;
     this.state = "queued";
-    this.previewUrl = URL.createObjectURL(file);
+    this.video = isVideo(file);
+    this.previewUrl = this.video ? "" : URL.createObjectURL(file);
 
     this.node = el("li", "upload__item");
     this.node.dataset.state = "queued";
-    const preview = el("img", "upload__preview");
-    preview.alt = `Preview of image ${number}, only on your device`;
-    preview.src = this.previewUrl;
-    // Some phones' formats (HEIC) have no preview in the browser: say so rather than show a broken icon.
-    preview.addEventListener("error", () => preview.replaceWith(el("span", "upload__nopreview", "No preview")));
+    // A video is never played here (no sound, nothing moving by itself): it is named, not shown.
+    const preview = this.video ? el("span", "upload__nopreview", "Video") : el("img", "upload__preview");
+    if (!this.video) {
+      preview.alt = `Preview of image ${number}, only on your device`;
+      preview.src = this.previewUrl;
+      // Some phones' formats (HEIC) have no preview in the browser: say so rather than show a broken icon.
+      preview.addEventListener("error", () => preview.replaceWith(el("span", "upload__nopreview", "No preview")));
+    }
     const body = el("div", "upload__body");
     this.name = el("p", "upload__name", file.name || `Image ${number}`);
     this.progress = el("progress", "upload__progress");
@@ -87,10 +97,13 @@ class Item {
     }
     // Cancelled (or cancelled and retried) while we waited for the address.
     if (this.state !== "sending" || attempt !== this.attempt) return;
-    if (typeof link.max_file_bytes === "number" && this.file.size > link.max_file_bytes) {
-      this.setState("failed",
-        `That file is bigger than ${megabytes(link.max_file_bytes)}, which is the most we can take for one picture. ` +
-        "Please try a smaller copy, such as a screenshot.");
+    const cap = this.video ? link.max_video_bytes : link.max_file_bytes;
+    if (typeof cap === "number" && cap > 0 && this.file.size > cap) {
+      this.setState("failed", this.video
+        ? `That video is bigger than ${megabytes(cap)}, which is the most we can take for one video. ` +
+          "Please send a shorter clip of the part you want removed."
+        : `That file is bigger than ${megabytes(cap)}, which is the most we can take for one picture. ` +
+          "Please try a smaller copy, such as a screenshot.");
       return;
     }
     await new Promise((resolve) => this.#send(link.url, resolve));
@@ -118,7 +131,7 @@ class Item {
         if (typeof body.received === "number") this.panel.setReceived(body.received);
       } else {
         const error = (result && result.error) || (body && body.error) || {};
-        this.setState("failed", error.message || "That image didn't send. Please try again.");
+        this.setState("failed", error.message || "That file didn't send. Please try again.");
       }
       resolve();
     });
@@ -129,7 +142,7 @@ class Item {
     });
     xhr.addEventListener("abort", () => {
       this.xhr = null;
-      this.setState("cancelled", "Cancelled. Nothing from this image was kept.");
+      this.setState("cancelled", "Cancelled. Nothing from this file was kept.");
       resolve();
     });
     const form = new FormData();
@@ -153,7 +166,7 @@ class Item {
 
   dispose() {
     if (this.xhr) this.xhr.abort();
-    URL.revokeObjectURL(this.previewUrl);
+    if (this.previewUrl) URL.revokeObjectURL(this.previewUrl);
   }
 }
 
@@ -174,6 +187,7 @@ export class UploadPanel {
     this.onDone = onDone;
     this.items = [];
     this.received = 0;
+    input.accept = ACCEPT;
 
     input.addEventListener("change", () => {
       this.addFiles(input.files);

@@ -26,13 +26,18 @@ export async function postJson(path, body = {}) {
   }
 }
 
-// Returns a blob: URL for the image (the caller revokes it), or throws an Error with a plain message.
-export async function imageUrl(imageId, kind) {
+// Returns a blob: URL for the image, or for one sampled frame of a video (`frame`: its position), which
+// the caller revokes; or throws an Error with a plain message.
+export async function imageUrl(imageId, kind, frame = null) {
   let response;
   try {
-    response = await fetch(`/review/images/${imageId}/${kind}`, {
-      method: "POST", cache: "no-store", headers: { "X-CSRF-Token": csrf() },
-    });
+    const headers = { "X-CSRF-Token": csrf() };
+    const options = { method: "POST", cache: "no-store", headers };
+    if (frame !== null) {
+      headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify({ frame });
+    }
+    response = await fetch(`/review/images/${imageId}/${kind}`, options);
   } catch {
     throw new Error(FAILED.error.message);
   }

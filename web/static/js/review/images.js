@@ -1,6 +1,8 @@
-// One card per image in a grid of small blurred previews: a server-made blurred greyscale preview first, the
-// clear image only when asked. One card is open at a time (the focused one), with its facts, "seen before"
-// links, hash-list feedback from partners and the assessment buttons.
+// One card per image or video in a grid of small blurred previews: a server-made blurred greyscale preview
+// first (for a video or animated picture, a contact sheet of blurred frames), the clear image or one clear
+// frame only when asked. One card is open at a time (the focused one), with its facts, "seen before" links
+// with the timestamps of matching frames, partners' feedback and the assessment buttons.
+// Nothing plays: a video is only ever still frames, and sound is never sent.
 import { imageUrl } from "./api.js";
 
 export const VERDICTS = [
@@ -13,6 +15,11 @@ export const VERDICTS = [
 ];
 const VERDICT_WORDS = Object.fromEntries(VERDICTS.map((v) => [v.id, v.label]));
 const FEEDBACK_WORDS = { removed: "removed copies", not_found: "found no copies", disputed: "disputes it" };
+
+function clock(seconds) {
+  const whole = Math.floor(seconds);
+  return `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+}
 
 function el(tag, className, text) {
   const node = document.createElement(tag);
@@ -68,24 +75,40 @@ export class ImageCards {
     li.addEventListener("click", () => this.open(li));
     li.append(el("h3", "", title));
 
+    const sampled = image.sampled || [];
+    const moving = sampled.length > 1 || image.media === "video";
     const figure = el("figure", "image-figure");
     const img = el("img", "image-view image-view--blurred");
-    img.alt = `${title}, blurred greyscale preview`;
+    img.alt = moving ? `${title}, contact sheet of blurred greyscale frames` : `${title}, blurred greyscale preview`;
     figure.append(img);
-    const caption = el("figcaption", "hint", image.viewable ? "Blurred preview" : "Image destroyed: only its hashes remain");
+    const caption = el("figcaption", "hint", !image.viewable ? "Image destroyed: only its hashes remain"
+      : moving ? `Blurred frames (${Math.min(sampled.length, 12)} of ${sampled.length}); nothing plays, no sound`
+        : "Blurred preview");
     figure.append(caption);
     li.append(figure);
 
-    const reveal = el("button", "secondary reveal", "Show clear image (V)");
-    reveal.type = "button";
-    reveal.disabled = !image.viewable;
-    reveal.addEventListener("click", () => this.reveal(li));
-    li.append(reveal);
+    if (moving) {
+      li.append(this.frameList(image, sampled, title));
+    } else {
+      const reveal = el("button", "secondary reveal", "Show clear image (V)");
+      reveal.type = "button";
+      reveal.disabled = !image.viewable;
+      reveal.addEventListener("click", () => this.reveal(li));
+      li.append(reveal);
+    }
 
     const facts = el("p", "image-facts");
-    const bits = [`${image.format}, ${image.width}×${image.height}`, `${Math.ceil(image.byte_size / 1024)} KB`];
-    if (image.frames > 1) bits.push(`moving picture, ${image.frames} frames`);
-    bits.push(`PDQ quality ${image.pdq_quality}${image.pdq_quality < 50 ? " (low: matching is unreliable)" : ""}`);
+    const bits = image.media === "video"
+      ? [`video (${image.format}, ${(image.codec || "").toUpperCase()}), ${image.width}×${image.height}`,
+        `${clock(image.duration || 0)} long`, `${Math.ceil(image.byte_size / 1024)} KB`,
+        `${sampled.length} frames hashed`]
+      : [`${image.format}, ${image.width}×${image.height}`, `${Math.ceil(image.byte_size / 1024)} KB`];
+    if (image.media !== "video" && image.frames > 1) {
+      bits.push(`moving picture, ${image.frames} frames (${sampled.length} hashed)`);
+    }
+    if (image.pdq_quality !== null && image.pdq_quality !== undefined) {
+      bits.push(`PDQ quality ${image.pdq_quality}${image.pdq_quality < 50 ? " (low: matching is unreliable)" : ""}`);
+    }
     facts.textContent = bits.join(" · ");
     li.append(facts);
 
@@ -95,7 +118,14 @@ export class ImageCards {
       for (const item of image.seen_before) {
         const where = item.source === "report" ? `report ${item.ref}` : `hash list entry ${item.ref}`;
         const verdict = item.verdict ? `, ${VERDICT_WORDS[item.verdict] || item.verdict}` : "";
-        seen.append(el("li", "", `Seen before: ${where} (distance ${item.distance}${verdict})`));
+        let frames = "";
+        if (item.frames && item.frames.length) {
+          const times = item.frames.slice(0, 8).map(clock).join(", ") + (item.frames.length > 8 ? "…" : "");
+          frames = moving ? `; frames at ${times} match` : `; matches its frames at ${times}`;
+        }
+        const shares = item.query_percent !== null && item.query_percent !== undefined
+          ? `; ${item.query_percent}% of this, ${item.other_percent}% of that` : "";
+        seen.append(el("li", "", `Seen before: ${where} (distance ${item.distance}${verdict}${frames}${shares})`));
       }
       li.append(seen);
     }
@@ -131,6 +161,45 @@ export class ImageCards {
     return li;
   }
 
+  /** The sampled frames as buttons, frames that match the list or another report marked; each reveals one frame. */
+  frameList(image, sampled, title) {
+    const matching = new Set();
+    for (const item of image.seen_before) for (const at of item.frames || []) matching.add(Math.round(at * 1000));
+    const box = el("div", "frames");
+    const list = el("ol", "frame-list");
+    list.setAttribute("aria-label", `Frames of ${title.toLowerCase()}: choose one to see it clear`);
+    const view = el("img", "image-view frame-view");
+    view.hidden = true;
+    const label = el("p", "hint frame-label");
+    for (const frame of sampled) {
+      const hit = matching.has(Math.round(frame.timestamp * 1000));
+      const button = el("button", hit ? "secondary frame frame--match" : "secondary frame",
+        `${clock(frame.timestamp)}${hit ? " (matches)" : ""}`);
+      button.type = "button";
+      button.disabled = !image.viewable;
+      button.setAttribute("aria-label", `Show the frame at ${clock(frame.timestamp)} clear${hit ? "; it matches" : ""}`);
+      button.addEventListener("click", () => this.revealFrame(image.id, frame, view, label));
+      const item = el("li");
+      item.append(button);
+      list.append(item);
+    }
+    box.append(list, label, view);
+    return box;
+  }
+
+  async revealFrame(imageId, frame, view, label) {
+    try {
+      const url = await imageUrl(imageId, "reveal", frame.position);
+      this.urls.push(url);
+      view.src = url;
+      view.alt = `Frame at ${clock(frame.timestamp)}, clear`;
+      view.hidden = false;
+      label.textContent = `Frame at ${clock(frame.timestamp)}, clear`;
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
   async load(card, imageId, kind) {
     const img = card.querySelector("img");
     try {
@@ -144,8 +213,8 @@ export class ImageCards {
 
   async reveal(card) {
     const img = card.querySelector("img");
-    if (!img.classList.contains("image-view--blurred")) return;
     const button = card.querySelector("button.reveal");
+    if (!button || !img.classList.contains("image-view--blurred")) return;
     button.disabled = true;
     await this.load(card, Number(card.dataset.imageId), "reveal");
     img.classList.remove("image-view--blurred");
