@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import re
 import secrets
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from datetime import datetime, timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +28,9 @@ from bot.totp import Enrolment, SecretBox, check_code, matching_step, new_enrolm
 USERNAME_MIN, USERNAME_MAX = 3, 24
 PASSWORD_MIN, PASSWORD_MAX = 8, 200
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
-MAX_BACKOFF = timedelta(minutes=15)
+MAX_BACKOFF_SECONDS = 15 * 60
+# An address (a school, a phone network) gets this many times an account's allowance of failures.
+ADDRESS_ALLOWANCE = 4
 # How long someone who passed the password has to type their two-factor code (or finish enrolling).
 PENDING_TTL = timedelta(minutes=5)
 REGISTRATION_WINDOW = timedelta(hours=1)
@@ -122,7 +127,7 @@ class Accounts:
         self.passwords = passwords
         self.session_ttl = timedelta(hours=session_hours)
         self.max_failures = max_failures
-        self.backoff = timedelta(seconds=backoff_seconds)
+        self.backoff_seconds = backoff_seconds
         self.totp_required_roles = totp_required_roles
         self.registrations_per_hour = registrations_per_hour
         self.rate_limits = RateLimits(db)
@@ -175,49 +180,80 @@ class Accounts:
 
     # Sign-in ---------------------------------------------------------------------------------
 
-    async def _blocked_for(self, session: AsyncSession, keys: list[str], now: datetime) -> int:
-        rows = (await session.execute(select(LoginThrottle).where(LoginThrottle.key.in_(keys)))).scalars()
-        wait = 0
-        for row in rows:
-            if row.blocked_until and row.blocked_until > now:
-                wait = max(wait, int((row.blocked_until - now).total_seconds()) + 1)
-        return wait
+    def _limit(self, key: str) -> int:
+        # Many children can share one address (a school, a phone network): allow it more tries.
+        return self.max_failures * (ADDRESS_ALLOWANCE if key.startswith("addr:") else 1)
 
-    async def _record_failure(self, keys: list[str], now: datetime) -> None:
+    def _block_seconds(self, over: int) -> int:
+        """The wait after `over` failures past the limit, capped in whole seconds before any timedelta.
+
+        Capping afterwards overflowed: `timedelta * 2**51` raises, the failure rolled back, and the
+        back-off switched itself off for that key.
+        """
+        doubled = self.backoff_seconds * 2 ** min(over, 32)
+        return min(int(math.ceil(doubled)), MAX_BACKOFF_SECONDS)
+
+    async def _reserve_attempt(self, keys: list[str], now: datetime) -> dict[str, datetime | None]:
+        """Refuse if any key is blocked; otherwise count this attempt as a failure on every key, at once.
+
+        Check and count are one write transaction that starts with a write (the insert), so every
+        process queues on the same lock: SQLite's one writer, PostgreSQL's row locks. A burst of
+        parallel guesses therefore gets at most the allowance evaluated, and the failure stands
+        whatever happens afterwards; only a correct answer gives it back (`_forgive`). Returns the
+        block each key got from this attempt (None: none), so `_forgive` can lift exactly that.
+        """
+        ordered = sorted(set(keys))
+        insert = sqlite_insert if self.db.sqlite else pg_insert
         async with self.db.write() as session:
-            for key in keys:
-                row = await session.get(LoginThrottle, key, with_for_update=not self.db.sqlite)
-                if row is None:
-                    row = LoginThrottle(key=key, failures=0)
-                    session.add(row)
+            await session.execute(
+                insert(LoginThrottle)
+                .values([{"key": key, "failures": 0, "updated_at": now} for key in ordered])
+                .on_conflict_do_nothing(index_elements=["key"]))
+            query = (select(LoginThrottle).where(LoginThrottle.key.in_(ordered)).order_by(LoginThrottle.key)
+                     .execution_options(populate_existing=True))
+            if not self.db.sqlite:
+                query = query.with_for_update()
+            rows = list((await session.scalars(query)).all())
+            wait = max((int((row.blocked_until - now).total_seconds()) + 1
+                        for row in rows if row.blocked_until is not None and row.blocked_until > now), default=0)
+            if wait:
+                raise TooMany("too_many_attempts", f"Too many tries. Please wait {wait} seconds and try again.",
+                              retry_after=wait)
+            blocks: dict[str, datetime | None] = {}
+            for row in rows:
                 row.failures += 1
                 row.updated_at = now
-                # Many children can share one address (a school, a phone network): allow it more tries.
-                limit = self.max_failures * (4 if key.startswith("addr:") else 1)
-                over = row.failures - limit
+                over = row.failures - self._limit(row.key)
+                blocks[row.key] = None
                 if over >= 0:
-                    row.blocked_until = now + min(self.backoff * (2**over), MAX_BACKOFF)
+                    row.blocked_until = blocks[row.key] = now + timedelta(seconds=self._block_seconds(over))
+        return blocks
+
+    async def _forgive(self, blocks: dict[str, datetime | None], reset: str) -> None:
+        """A correct answer: the `reset` key starts again; the others get this attempt back."""
+        async with self.db.write() as session:
+            await session.execute(delete(LoginThrottle).where(LoginThrottle.key == reset))
+            for key in sorted(k for k in blocks if k != reset):
+                row = await session.get(LoginThrottle, key, with_for_update=not self.db.sqlite,
+                                        populate_existing=True)
+                if row is None:
+                    continue
+                row.failures = max(0, row.failures - 1)
+                # Lift the block only if it is the one this attempt set (a later failure's block stands).
+                if blocks[key] is not None and row.blocked_until == blocks[key]:
+                    row.blocked_until = None
 
     async def authenticate(self, username: str, password: str, address: str, roles: tuple[str, ...]) -> User:
         """Return the user, or raise the same Unauthorized for a wrong name, password or role."""
         key = username.strip().lower()[:USERNAME_MAX + 8]
         keys = [f"acct:{key}", f"addr:{address}"]
-        now = utcnow()
+        blocks = await self._reserve_attempt(keys, utcnow())
         async with self.db.read() as session:
-            wait = await self._blocked_for(session, keys, now)
-            if wait:
-                raise TooMany(
-                    "too_many_attempts",
-                    f"Too many tries. Please wait {wait} seconds and try again.",
-                    retry_after=wait,
-                )
             user = (await session.execute(select(User).where(User.username_key == key))).scalar_one_or_none()
         ok = await self.passwords.verify(user.password_hash if user else None, password[:PASSWORD_MAX])
         if not ok or user is None or user.disabled or user.role not in roles:
-            await self._record_failure(keys, now)
             raise Unauthorized("bad_credentials", BAD_CREDENTIALS)
-        async with self.db.write() as session:
-            await session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+        await self._forgive(blocks, reset=keys[0])
         return user
 
     # Sessions --------------------------------------------------------------------------------
@@ -339,11 +375,7 @@ class Accounts:
         digits = check_code(code)
         keys = [f"totp:{user_id}", f"addr:{address}"]
         now = utcnow()
-        async with self.db.read() as session:
-            wait = await self._blocked_for(session, keys, now)
-        if wait:
-            raise TooMany("too_many_attempts", f"Too many tries. Please wait {wait} seconds and try again.",
-                          retry_after=wait)
+        blocks = await self._reserve_attempt(keys, now)
         async with self.db.write() as session:
             user = await session.get(User, user_id, with_for_update=not self.db.sqlite)
             if user is None or user.disabled or user.totp_secret is None:
@@ -357,10 +389,8 @@ class Accounts:
                 if confirm:
                     user.totp_confirmed_at = now
         if step is None:
-            await self._record_failure(keys, now)
             raise Unauthorized("bad_totp_code",
                                "That code didn't work. Codes change every 30 seconds and each works once: "
                                "wait for the next one and try again.")
-        async with self.db.write() as session:
-            await session.execute(delete(LoginThrottle).where(LoginThrottle.key == keys[0]))
+        await self._forgive(blocks, reset=keys[0])
         return user

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import secrets
+from datetime import timedelta
+
+import pyotp
 import pytest
+from argon2 import PasswordHasher
+from sqlalchemy import select, update
 
 from bot.accounts import BAD_CREDENTIALS, Accounts, Passwords
+from bot.db import Database, make_engine
 from bot.errors import Conflict, Invalid, TooMany, Unauthorized
-from bot.models.accounts import User
-from sqlalchemy import select
+from bot.models.accounts import LoginThrottle, User
+from bot.models.base import utcnow
+from bot.totp import SecretBox
 
 
 @pytest.fixture
@@ -99,3 +108,120 @@ async def test_sign_in_rotates_the_session(accounts) -> None:
     assert first.csrf_token != second.csrf_token
     await accounts.do_end_session(second.token)
     assert await accounts.get_identity(second.token) is None
+
+
+# Brute force (issue 14, C1) ------------------------------------------------------------------
+
+class CountingPasswords(Passwords):
+    """Cheap argon2 parameters (the logic under test is the throttle) and a count of evaluated guesses."""
+
+    def __init__(self) -> None:
+        super().__init__(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+        self.evaluated = 0
+
+    async def verify(self, stored: str | None, password: str) -> bool:
+        self.evaluated += 1
+        return await super().verify(stored, password)
+
+
+async def _lift_blocks(db) -> None:  # type: ignore[no-untyped-def]
+    """As if every wait had run out (the failure counts stay)."""
+    async with db.write() as session:
+        await session.execute(update(LoginThrottle).values(blocked_until=None))
+
+
+async def _throttle(db, key: str) -> LoginThrottle | None:  # type: ignore[no-untyped-def]
+    async with db.read() as session:
+        return await session.get(LoginThrottle, key)
+
+
+async def test_a_hundred_failures_on_one_key_keep_backing_off(db) -> None:
+    """The doubling used to overflow timedelta near the 51st failure: a 500, no record, and no back-off."""
+    accounts = Accounts(db, CountingPasswords(), max_failures=5, backoff_seconds=2)
+    await accounts.do_create_user("hazel", "long enough pw", "child")
+    for attempt in range(100):
+        with pytest.raises(Unauthorized):
+            await accounts.authenticate("hazel", "wrong", f"10.3.{attempt // 200}.{attempt % 200}", ("child",))
+        await _lift_blocks(db)
+    row = await _throttle(db, "acct:hazel")
+    assert row is not None and row.failures == 100
+    # The 101st failure blocks for the longest wait, and then even the right password waits.
+    with pytest.raises(Unauthorized):
+        await accounts.authenticate("hazel", "wrong", "10.4.0.1", ("child",))
+    row = await _throttle(db, "acct:hazel")
+    assert timedelta(minutes=14) < row.blocked_until - utcnow() <= timedelta(minutes=15)
+    with pytest.raises(TooMany) as info:
+        await accounts.authenticate("hazel", "long enough pw", "10.4.0.2", ("child",))
+    assert 14 * 60 < info.value.retry_after <= 15 * 60 + 1
+
+
+async def test_a_parallel_burst_is_evaluated_at_most_the_allowance(database_url, db) -> None:
+    """80 wrong guesses at once, from two server processes, against an allowance of 5."""
+    other = Database(make_engine(database_url))
+    try:
+        passwords = [CountingPasswords(), CountingPasswords()]
+        servers = [Accounts(db, passwords[0], max_failures=5, backoff_seconds=60),
+                   Accounts(other, passwords[1], max_failures=5, backoff_seconds=60)]
+        await servers[0].do_create_user("rowan", "long enough pw", "child")
+        results = await asyncio.gather(
+            *(servers[i % 2].authenticate("rowan", f"guess {i}", f"10.5.0.{i}", ("child",)) for i in range(80)),
+            return_exceptions=True)
+    finally:
+        await other.dispose()
+    evaluated = passwords[0].evaluated + passwords[1].evaluated
+    wrong = sum(isinstance(r, Unauthorized) for r in results)
+    refused = sum(isinstance(r, TooMany) for r in results)
+    assert (wrong, refused) == (evaluated, 80 - evaluated), results
+    assert 1 <= evaluated <= 5
+    with pytest.raises(TooMany):
+        await servers[0].authenticate("rowan", "long enough pw", "10.6.0.1", ("child",))
+
+
+async def test_a_parallel_burst_of_totp_guesses_is_evaluated_at_most_the_allowance(database_url, db) -> None:
+    other = Database(make_engine(database_url))
+    key = secrets.token_bytes(32)
+    try:
+        servers = [Accounts(db, CountingPasswords(), max_failures=5, backoff_seconds=60),
+                   Accounts(other, CountingPasswords(), max_failures=5, backoff_seconds=60)]
+        for server in servers:
+            server.attach_secret_box(SecretBox(key))
+        user = await servers[0].do_create_user("ash-staff", "long enough pw", "analyst")
+        enrolment = await servers[0].do_enable_totp("ash-staff")
+        right = pyotp.TOTP(enrolment.secret).now()
+        wrong_code = next(c for c in (f"{n:06d}" for n in range(1000)) if c != right)
+        results = await asyncio.gather(
+            *(servers[i % 2].do_verify_totp(user.id, wrong_code, f"10.7.0.{i}") for i in range(80)),
+            return_exceptions=True)
+        wrong = sum(isinstance(r, Unauthorized) for r in results)
+        assert wrong + sum(isinstance(r, TooMany) for r in results) == 80, results
+        assert 1 <= wrong <= 5
+        # Blocked now: the right code waits too.
+        with pytest.raises(TooMany):
+            await servers[0].do_verify_totp(user.id, right, "10.7.1.1")
+    finally:
+        await other.dispose()
+
+
+async def test_a_failure_is_recorded_whatever_goes_wrong_after_the_check(db) -> None:
+    class Broken(CountingPasswords):
+        async def verify(self, stored: str | None, password: str) -> bool:
+            raise RuntimeError("the hashing thread died")
+
+    accounts = Accounts(db, Broken(), max_failures=5, backoff_seconds=2)
+    with pytest.raises(RuntimeError):
+        await accounts.authenticate("juniper", "a guess", "10.8.0.1", ("child",))
+    assert (await _throttle(db, "acct:juniper")).failures == 1
+    assert (await _throttle(db, "addr:10.8.0.1")).failures == 1
+
+
+async def test_a_right_password_gives_the_address_its_attempt_back(db) -> None:
+    """A school's children signing in correctly never use up the address's allowance."""
+    accounts = Accounts(db, CountingPasswords(), max_failures=1, backoff_seconds=60)
+    for i in range(6):
+        await accounts.do_create_user(f"pupil{i}", "long enough pw", "child")
+        assert (await accounts.authenticate(f"pupil{i}", "long enough pw", "10.9.0.1", ("child",))).username
+    row = await _throttle(db, "addr:10.9.0.1")
+    assert row is None or (row.failures == 0 and row.blocked_until is None)
+    # And the next child's mistake is evaluated, not refused.
+    with pytest.raises(Unauthorized):
+        await accounts.authenticate("pupil0", "wrong", "10.9.0.1", ("child",))
