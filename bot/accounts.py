@@ -23,7 +23,7 @@ from bot.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unauthor
 from bot.models.accounts import ROLES, STAFF_ROLES, LoginThrottle, User, WebSession
 from bot.models.base import utcnow
 from bot.ratelimits import RateLimits
-from bot.totp import Enrolment, SecretBox, check_code, matching_step, new_enrolment
+from bot.totp import Enrolment, SecretBox, SecretBoxError, check_code, matching_step, new_enrolment, uri_for
 
 USERNAME_MIN, USERNAME_MAX = 3, 24
 PASSWORD_MIN, PASSWORD_MAX = 8, 200
@@ -107,6 +107,11 @@ def check_password(password: str) -> str:
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def session_key(token: str) -> str:
+    """What identifies a session without being it: the stored hash of its token."""
+    return _token_hash(token)
 
 
 class Accounts:
@@ -339,8 +344,13 @@ class Accounts:
             raise RuntimeError("two-factor secrets need the master key (attach_secret_box at start-up)")
         return self.secret_box
 
-    async def do_begin_enrolment(self, user_id: int) -> Enrolment:
-        """A new secret for someone without a confirmed one; it counts once they type a code from it."""
+    async def do_begin_enrolment(self, user_id: int, sign_in: str) -> Enrolment:
+        """A new secret for someone without a confirmed one, tied to this sign-in (`session_key`).
+
+        Made once per sign-in, not per page view: reloading the page shows the same secret, and
+        another sign-in to the same account (someone else holding the password) gets its own, which
+        replaces this one rather than being shown here.
+        """
         async with self.db.write() as session:
             user = await session.get(User, user_id, with_for_update=not self.db.sqlite)
             if user is None:
@@ -348,9 +358,20 @@ class Accounts:
             if user.totp_confirmed_at is not None:
                 raise Conflict("totp_enabled", "Two-factor sign-in is already set up for this account.")
             enrolment = new_enrolment(user.username)
-            user.totp_secret = self._box().seal(user.id, enrolment.secret)
+            user.totp_secret = self._box().seal(user.id, enrolment.secret, bound_to=sign_in)
             user.totp_last_step = None
         return enrolment
+
+    async def get_enrolment(self, user_id: int, sign_in: str) -> Enrolment | None:
+        """The unconfirmed secret this sign-in began, if it is still the account's pending one."""
+        user = await self.get_user(user_id)
+        if user is None or user.totp_secret is None or user.totp_confirmed_at is not None:
+            return None
+        try:
+            secret = self._box().open(user.id, user.totp_secret, bound_to=sign_in)
+        except SecretBoxError:
+            return None
+        return Enrolment(secret=secret, uri=uri_for(secret, user.username))
 
     async def do_enable_totp(self, username: str) -> Enrolment:
         """Operator command: give a staff account a new, confirmed secret (replacing any old one)."""
@@ -366,11 +387,13 @@ class Accounts:
             await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         return enrolment
 
-    async def do_verify_totp(self, user_id: int, code: object, address: str, *, confirm: bool = False) -> User:
+    async def do_verify_totp(self, user_id: int, code: object, address: str, *, confirm: bool = False,
+                             sign_in: str = "") -> User:
         """Accept a code once: the step it belongs to must be later than the last one accepted.
 
         Wrong codes count towards the same back-off as wrong passwords (six digits are guessable).
-        `confirm` finishes an enrolment (the secret is unconfirmed until then).
+        `confirm` finishes an enrolment (the secret is unconfirmed until then) begun by the sign-in
+        `sign_in`.
         """
         digits = check_code(code)
         keys = [f"totp:{user_id}", f"addr:{address}"]
@@ -382,12 +405,19 @@ class Accounts:
                 raise Unauthorized("bad_totp_code", "That code didn't work. Please sign in again.")
             if (user.totp_confirmed_at is None) != confirm:
                 raise Forbidden("totp_state", "Please sign in again.")
-            secret = self._box().open(user.id, user.totp_secret)
+            try:
+                secret = self._box().open(user.id, user.totp_secret, bound_to=sign_in if confirm else "")
+            except SecretBoxError:
+                if not confirm:
+                    raise
+                # Another sign-in began a newer enrolment: the secret this page showed is gone.
+                raise Unauthorized("sign_in_again", "That took too long. Please sign in again.") from None
             step = matching_step(secret, digits, now, user.totp_last_step)
             if step is not None:
                 user.totp_last_step = step
                 if confirm:
                     user.totp_confirmed_at = now
+                    user.totp_secret = self._box().seal(user.id, secret)
         if step is None:
             raise Unauthorized("bad_totp_code",
                                "That code didn't work. Codes change every 30 seconds and each works once: "

@@ -9,7 +9,7 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from bot.accounts import Accounts
+from bot.accounts import Accounts, session_key
 from bot.errors import HavenError, Unauthorized
 from bot.images.vault import VaultError, load_or_create_master_key
 from bot.totp import SecretBox
@@ -71,6 +71,9 @@ class AuthHandlers:
         # Staff with two-factor sign-in get a half-session that only the code step accepts.
         stage = self.accounts.sign_in_stage(user)
         new = await self.accounts.do_start_session(user, request.cookies.get(SESSION_COOKIE), stage=stage)
+        if stage == "enrol":
+            # The secret is made once for this sign-in, so the enrolment page shows the same one on reload.
+            await self.accounts.do_begin_enrolment(user.id, session_key(new.token))
         if stage == "full":
             response = ok(user={"username": user.username, "role": user.role}, csrf_token=new.csrf_token)
         else:
@@ -141,14 +144,17 @@ class AuthHandlers:
 
     async def _code_page(self, request: web.Request, stage: str, error: str | None = None,
                          status: int = 200) -> web.Response:
-        user = await self.accounts.get_pending(request.cookies.get(SESSION_COOKIE), stage)
-        if user is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        user = await self.accounts.get_pending(token, stage)
+        if user is None or token is None:
             raise web.HTTPSeeOther("/staff/login")
         context: dict[str, Any] = {"next": request.query.get("next", ""), "error": error, "step": stage,
                                    "secret": None, "uri": None}
         if stage == "enrol":
-            # Each visit makes a fresh secret: one that was shown but never confirmed is worth nothing.
-            enrolment = await self.accounts.do_begin_enrolment(user.id)
+            # A GET shows this sign-in's secret; only when another sign-in replaced it is a new one made.
+            sign_in = session_key(token)
+            enrolment = (await self.accounts.get_enrolment(user.id, sign_in)
+                         or await self.accounts.do_begin_enrolment(user.id, sign_in))
             context.update(secret=enrolment.secret, uri=enrolment.uri)
         page = await self.render(request, "staff_login.html", context)
         page.set_status(status)
@@ -176,7 +182,7 @@ class AuthHandlers:
             if user is None:
                 raise Unauthorized("sign_in_again", "That took too long. Please sign in again.")
             user = await self.accounts.do_verify_totp(user.id, fields.get("code"), client_address(request),
-                                                      confirm=stage == "enrol")
+                                                      confirm=stage == "enrol", sign_in=session_key(token or ""))
         except HavenError as exc:
             self.metrics.sign_ins.labels(exc.code).inc()
             if wants_json:
