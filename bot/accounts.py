@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -33,6 +33,9 @@ MAX_BACKOFF_SECONDS = 15 * 60
 ADDRESS_ALLOWANCE = 4
 # How long someone who passed the password has to type their two-factor code (or finish enrolling).
 PENDING_TTL = timedelta(minutes=5)
+# A session's end is moved on only when it would change by more than this (or 1% of the window), so an
+# active browser costs one write a minute at most, not one per request.
+RENEW_SLACK = timedelta(seconds=60)
 REGISTRATION_WINDOW = timedelta(hours=1)
 
 BAD_CREDENTIALS = "That username and password don't match. Check them and try again."
@@ -46,6 +49,8 @@ class Identity:
     username: str
     role: str
     csrf_token: str
+    # True when this look-up moved the session's end on (the browser's cookie should be renewed too).
+    renewed: bool = False
 
 
 @dataclass(frozen=True)
@@ -127,10 +132,12 @@ class Accounts:
         backoff_seconds: float = 2.0,
         totp_required_roles: tuple[str, ...] = (),
         registrations_per_hour: int | None = None,
+        staff_idle_minutes: int | None = None,
     ) -> None:
         self.db = db
         self.passwords = passwords
         self.session_ttl = timedelta(hours=session_hours)
+        self.staff_idle = timedelta(minutes=staff_idle_minutes) if staff_idle_minutes else None
         self.max_failures = max_failures
         self.backoff_seconds = backoff_seconds
         self.totp_required_roles = totp_required_roles
@@ -263,6 +270,12 @@ class Accounts:
 
     # Sessions --------------------------------------------------------------------------------
 
+    def session_window(self, role: str) -> timedelta:
+        """How long a session lasts without activity: `session_hours`, or the staff idle timeout."""
+        if role in STAFF_ROLES and self.staff_idle is not None:
+            return min(self.session_ttl, self.staff_idle)
+        return self.session_ttl
+
     async def do_start_session(self, user: User, old_token: str | None = None, stage: str = "full") -> NewSession:
         """Issue a fresh session token (rotation: any session the browser had is ended).
 
@@ -270,7 +283,7 @@ class Accounts:
         """
         token = secrets.token_urlsafe(32)
         csrf = secrets.token_urlsafe(24)
-        expires = utcnow() + (self.session_ttl if stage == "full" else PENDING_TTL)
+        expires = utcnow() + (self.session_window(user.role) if stage == "full" else PENDING_TTL)
         async with self.db.write() as session:
             if old_token:
                 await session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(old_token)))
@@ -278,15 +291,11 @@ class Accounts:
                                    expires_at=expires, stage=stage))
         return NewSession(token=token, csrf_token=csrf, expires_at=expires)
 
-    async def get_identity(self, token: str | None) -> Identity | None:
-        if not token or len(token) > 100:
-            return None
+    async def _get_full_session(self, key: str) -> tuple[WebSession, User] | None:
         async with self.db.read() as session:
             row = (
                 await session.execute(
-                    select(WebSession, User)
-                    .join(User, User.id == WebSession.user_id)
-                    .where(WebSession.token_hash == _token_hash(token))
+                    select(WebSession, User).join(User, User.id == WebSession.user_id).where(WebSession.token_hash == key)
                 )
             ).one_or_none()
         if row is None:
@@ -297,7 +306,47 @@ class Accounts:
         if user.role in self.totp_required_roles and user.totp_confirmed_at is None:
             # Two-factor became required after this session started: it ends until they enrol.
             return None
-        return Identity(user_id=user.id, username=user.username, role=user.role, csrf_token=web_session.csrf_token)
+        return web_session, user
+
+    async def _renew(self, key: str, role: str, expires_at: datetime) -> bool:
+        """Slide the session's end to a full window from now; written at most about once a minute.
+
+        It also shortens a session that was started under a longer window (a staff idle timeout
+        switched on or lowered since), so the timeout holds for sessions already open.
+        """
+        now = utcnow()
+        window = self.session_window(role)
+        slack = max(RENEW_SLACK, window / 100)
+        if abs(now + window - expires_at) <= slack:
+            return False
+        async with self.db.write() as session:
+            result = await session.execute(
+                update(WebSession).where(WebSession.token_hash == key, WebSession.stage == "full",
+                                         WebSession.expires_at > now).values(expires_at=now + window))
+        return bool(result.rowcount)
+
+    async def get_identity(self, token: str | None, *, touch: bool = False) -> Identity | None:
+        """Who holds this session token. `touch`: this is activity, so the session lasts a window from now."""
+        if not token or len(token) > 100:
+            return None
+        key = _token_hash(token)
+        found = await self._get_full_session(key)
+        if found is None:
+            return None
+        web_session, user = found
+        renewed = await self._renew(key, user.role, web_session.expires_at) if touch else False
+        return Identity(user_id=user.id, username=user.username, role=user.role, csrf_token=web_session.csrf_token,
+                        renewed=renewed)
+
+    async def do_touch_session(self, key: str | None) -> bool:
+        """Activity outside an HTTP request (a message on a socket), by the session's key (`session_key`)."""
+        if not key:
+            return False
+        found = await self._get_full_session(key)
+        if found is None:
+            return False
+        web_session, user = found
+        return await self._renew(key, user.role, web_session.expires_at)
 
     async def do_end_session(self, token: str | None) -> None:
         if not token:

@@ -209,7 +209,12 @@ class Settings:
         "Secure flag on cookies: auto sets it whenever the request came over TLS "
         "(directly, or through a proxy listed in HAVEN_TRUSTED_PROXIES that sends X-Forwarded-Proto).")
     session_hours: int = _setting(
-        "HAVEN_SESSION_HOURS", "12", _int(1, 24 * 30), "How long a sign-in lasts without activity.")
+        "HAVEN_SESSION_HOURS", "12", _int(1, 24 * 30),
+        "How long a sign-in lasts without activity (each request or message starts the time again).")
+    staff_idle_minutes: int = _setting(
+        "HAVEN_STAFF_IDLE_MINUTES", "30", _int(1, 24 * 60),
+        "Staff are signed out after this long without activity (a page request or a message sent); "
+        "consoles polling in the background do not count.")
     login_max_failures: int = _setting(
         "HAVEN_LOGIN_MAX_FAILURES", "5", _int(1, 100),
         "Failed sign-ins (per account and per address) before Haven starts making people wait.")

@@ -142,6 +142,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
         backoff_seconds=settings.login_backoff_seconds,
         totp_required_roles=settings.totp_required_roles,
         registrations_per_hour=settings.registrations_per_hour,
+        staff_idle_minutes=settings.staff_idle_minutes,
     )
 
     if settings.redis_url:

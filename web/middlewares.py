@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+BACKGROUND_HEADER = "X-Haven-Background"
 
 
 def forwarded_middleware(trusted_proxies: tuple[str, ...]) -> web.middleware:
@@ -62,7 +63,9 @@ def identity_middleware(accounts: Accounts, cookies: CookiePolicy) -> web.middle
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.path.startswith(("/static/", "/socket.io/", "/healthz", "/metrics")):
             return await handler(request)
-        identity = await accounts.get_identity(request.cookies.get(SESSION_COOKIE))
+        token = request.cookies.get(SESSION_COOKIE)
+        # A page polling in the background is not someone at the keyboard: it must not keep a session alive.
+        identity = await accounts.get_identity(token, touch=BACKGROUND_HEADER not in request.headers)
         request[IDENTITY] = identity
         pre = request.cookies.get(CSRF_COOKIE)
         fresh = None
@@ -73,6 +76,8 @@ def identity_middleware(accounts: Accounts, cookies: CookiePolicy) -> web.middle
                 fresh = pre = secrets.token_urlsafe(24)
             request[CSRF_TOKEN] = pre
         response = await handler(request)
+        if identity is not None and identity.renewed and token and not response.prepared:
+            cookies.set_session(request, response, token)
         if fresh is not None and not response.prepared:
             response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="Strict",
                                 secure=cookies.is_secure(request), path="/")

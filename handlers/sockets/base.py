@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable
 import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from bot.accounts import Accounts, Identity
+from bot.accounts import Accounts, Identity, session_key
 from bot.errors import HavenError, Invalid, TooMany
 from handlers.common import SESSION_COOKIE
 from handlers.metrics import Metrics
@@ -20,6 +20,8 @@ from handlers.metrics import Metrics
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
+# How often a socket that keeps sending tells the accounts its session is in use.
+ACTIVITY_EVERY_S = 60.0
 
 
 def session_token(environ: dict[str, Any]) -> str | None:
@@ -91,13 +93,14 @@ class BaseNamespace(socketio.AsyncNamespace):
         self.per_minute = per_minute
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        identity = await self.accounts.get_identity(session_token(environ))
-        if identity is None:
+        token = session_token(environ)
+        identity = await self.accounts.get_identity(token)
+        if identity is None or token is None:
             raise Refused("not_signed_in")
         if identity.role not in self.roles:
             raise Refused("wrong_role")
         await self.save_session(sid, {"user_id": identity.user_id, "role": identity.role,
-                                      "username": identity.username})
+                                      "username": identity.username, "session_key": session_key(token)})
         await self.enter_room(sid, f"user:{identity.user_id}")
         self.metrics.sockets.labels(self.namespace).inc()
         await self.connected(sid, identity)
@@ -126,3 +129,7 @@ class BaseNamespace(socketio.AsyncNamespace):
             raise TooMany("rate_limited", f"You're sending messages very fast. Please wait {wait} seconds.",
                           retry_after=wait)
         sent.append(now)
+        # Sending is activity: the sign-in (and a staff member's idle timeout) runs on from now.
+        if now - session.get("touched", -ACTIVITY_EVERY_S) >= ACTIVITY_EVERY_S:
+            session["touched"] = now
+            await self.accounts.do_touch_session(session.get("session_key"))

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pyotp
 import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import select, update
 
-from bot.accounts import BAD_CREDENTIALS, Accounts, Passwords
+from bot.accounts import BAD_CREDENTIALS, Accounts, Passwords, session_key
 from bot.db import Database, make_engine
 from bot.errors import Conflict, Invalid, TooMany, Unauthorized
-from bot.models.accounts import LoginThrottle, User
+from bot.models.accounts import LoginThrottle, User, WebSession
 from bot.models.base import utcnow
 from bot.totp import SecretBox
 
@@ -225,3 +225,55 @@ async def test_a_right_password_gives_the_address_its_attempt_back(db) -> None:
     # And the next child's mistake is evaluated, not refused.
     with pytest.raises(Unauthorized):
         await accounts.authenticate("pupil0", "wrong", "10.9.0.1", ("child",))
+
+
+# Sessions end a window after the last activity (issue 14, low) ---------------------------------
+
+async def _expires(db, token: str) -> datetime:  # type: ignore[no-untyped-def]
+    async with db.read() as session:
+        row = await session.get(WebSession, session_key(token))
+        return row.expires_at
+
+
+async def _set_expires(db, token: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    async with db.write() as session:
+        await session.execute(update(WebSession).where(WebSession.token_hash == session_key(token))
+                              .values(expires_at=at))
+
+
+async def test_activity_keeps_a_childs_session_for_another_twelve_hours(db) -> None:
+    accounts = Accounts(db, Passwords(), session_hours=12, staff_idle_minutes=30)
+    user = await accounts.do_create_user("linden", "long enough pw", "child")
+    new = await accounts.do_start_session(user)
+    assert abs(new.expires_at - utcnow() - timedelta(hours=12)) < timedelta(seconds=5)
+    # Eleven hours later the child is still chatting: the session runs twelve hours from now.
+    await _set_expires(db, new.token, utcnow() + timedelta(hours=1))
+    who = await accounts.get_identity(new.token, touch=True)
+    assert who is not None and who.renewed
+    assert abs(await _expires(db, new.token) - utcnow() - timedelta(hours=12)) < timedelta(seconds=5)
+    # A look-up that is not activity (a socket checking its session) moves nothing.
+    await _set_expires(db, new.token, utcnow() + timedelta(hours=1))
+    assert not (await accounts.get_identity(new.token)).renewed
+    assert abs(await _expires(db, new.token) - utcnow() - timedelta(hours=1)) < timedelta(seconds=5)
+    # Right after a renewal nothing is written again.
+    assert (await accounts.get_identity(new.token, touch=True)).renewed
+    assert not (await accounts.get_identity(new.token, touch=True)).renewed
+
+
+async def test_staff_sessions_end_after_the_idle_timeout(db) -> None:
+    accounts = Accounts(db, Passwords(), session_hours=12, staff_idle_minutes=30)
+    user = await accounts.do_create_user("cedar-staff", "long enough pw", "counsellor")
+    new = await accounts.do_start_session(user)
+    assert abs(new.expires_at - utcnow() - timedelta(minutes=30)) < timedelta(seconds=5)
+    # Idle for longer than that: signed out.
+    await _set_expires(db, new.token, utcnow() - timedelta(seconds=1))
+    assert await accounts.get_identity(new.token, touch=True) is None
+    # A session begun under a longer window is cut down to the timeout at its next use.
+    again = await accounts.do_start_session(user)
+    await _set_expires(db, again.token, utcnow() + timedelta(hours=11))
+    assert (await accounts.get_identity(again.token, touch=True)).renewed
+    assert abs(await _expires(db, again.token) - utcnow() - timedelta(minutes=30)) < timedelta(seconds=5)
+    # A message on the console's socket is activity too (by the session's key, not its token).
+    await _set_expires(db, again.token, utcnow() + timedelta(minutes=2))
+    assert await accounts.do_touch_session(session_key(again.token))
+    assert abs(await _expires(db, again.token) - utcnow() - timedelta(minutes=30)) < timedelta(seconds=5)

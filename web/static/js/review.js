@@ -42,8 +42,8 @@ function waited(iso) {
 
 /* The queue ---------------------------------------------------------------------------------- */
 
-async function loadQueue() {
-  const reply = await getJson("/review/api/queue");
+async function loadQueue({ background = false } = {}) {
+  const reply = await getJson("/review/api/queue", { background });
   if (!reply.ok) { fail(reply.error); return; }
   me = reply.me;
   breaks.setMinutes(reply.break_minutes);
@@ -184,7 +184,7 @@ ui.withdraw.addEventListener("click", () => {
     act(`/review/api/reports/${current.id}/withdraw`, "Report withdrawn. The child has been told in their chat.");
   }
 });
-$("refresh").addEventListener("click", loadQueue);
+$("refresh").addEventListener("click", () => loadQueue());
 
 /* Keyboard ----------------------------------------------------------------------------------- */
 
@@ -205,4 +205,4 @@ document.addEventListener("keydown", (event) => {
 });
 
 loadQueue();
-setInterval(loadQueue, 30_000);
+setInterval(() => loadQueue({ background: true }), 30_000);

@@ -1,0 +1,87 @@
+"""Issue 14's web findings: sliding sessions, staff idle timeout, and (below) the other low ones."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from yarl import URL
+
+from bot.accounts import session_key
+from bot.db import Database, make_engine
+from bot.models.accounts import WebSession
+from bot.models.base import utcnow
+from tests.harness import sign_up_child
+
+
+def _token(person: Any) -> str:
+    return person.http.cookie_jar.filter_cookies(URL(person.base_url))["haven_session"].value
+
+
+async def _session_end(database_url: str, token: str, move_to: datetime | None = None) -> datetime:
+    """The session's end as stored (after moving it to `move_to`, if given)."""
+    engine = make_engine(database_url)
+    try:
+        db = Database(engine)
+        if move_to is not None:
+            async with db.write() as session:
+                await session.execute(update(WebSession).where(WebSession.token_hash == session_key(token))
+                                      .values(expires_at=move_to))
+        async with db.read() as session:
+            return (await session.get(WebSession, session_key(token))).expires_at
+    finally:
+        await engine.dispose()
+
+
+def _about(at: datetime, delta: timedelta) -> bool:
+    return abs(at - utcnow() - delta) < timedelta(seconds=10)
+
+
+async def test_a_request_or_a_message_keeps_the_session_for_another_window(server: Any, tmp_path: Path) -> None:
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'sessions.db'}"
+    base = await server(database_url=database_url)
+    kid = await sign_up_child(base)
+    try:
+        token = _token(kid)
+        # Eleven hours in, the child opens a page: twelve more hours, and the browser's cookie is renewed.
+        await _session_end(database_url, token, utcnow() + timedelta(hours=1))
+        async with kid.http.get(base + "auth/me") as r:
+            assert (await r.json())["user"]["username"] == kid.username
+            assert any(c.startswith("haven_session=" + token) for c in r.headers.getall("Set-Cookie", []))
+        assert _about(await _session_end(database_url, token), timedelta(hours=12))
+        # A page polling in the background does not count as someone there.
+        await _session_end(database_url, token, utcnow() + timedelta(hours=1))
+        async with kid.http.get(base + "auth/me", headers={"X-Haven-Background": "1"}) as r:
+            assert r.status == 200
+        assert _about(await _session_end(database_url, token), timedelta(hours=1))
+        # Chatting on the socket is activity too.
+        client = await kid.connect("/chat")
+        assert (await client.call("hello", {"after": 0}, namespace="/chat", timeout=10))["ok"]
+        assert (await client.call("say", {"text": "hello", "client_id": uuid.uuid4().hex}, namespace="/chat",
+                                  timeout=10))["ok"]
+        assert _about(await _session_end(database_url, token), timedelta(hours=12))
+    finally:
+        await kid.close()
+
+
+async def test_staff_are_signed_out_after_the_idle_timeout(server: Any, tmp_path: Path, people: Any) -> None:
+    from bot.accounts import Accounts, Passwords
+
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'sessions.db'}"
+    base = await server(database_url=database_url, staff_idle_minutes=20)
+    engine = make_engine(database_url)
+    try:
+        await Accounts(Database(engine), Passwords()).do_create_user("idle-sam", "staff pass 1234", "counsellor")
+    finally:
+        await engine.dispose()
+    sam = await people.staff(base, "idle-sam", "staff pass 1234", "counsellor")
+    token = _token(sam)
+    assert _about(await _session_end(database_url, token), timedelta(minutes=20))
+    async with sam.http.get(base + "console", allow_redirects=False) as r:
+        assert r.status == 200
+    await _session_end(database_url, token, utcnow() - timedelta(seconds=1))
+    async with sam.http.get(base + "console", allow_redirects=False) as r:
+        assert r.status == 303 and r.headers["Location"].startswith("/staff/login")
