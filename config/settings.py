@@ -304,8 +304,9 @@ class Settings:
         "Queue health turns red when this many high-risk children are waiting.")
     # Security and data protection -------------------------------------------------------------------
     totp_required_roles: tuple[str, ...] = _setting(
-        "HAVEN_TOTP_REQUIRED_ROLES", "supervisor,analyst", _roles,
-        "Staff roles that must use two-factor (TOTP) sign-in (comma-separated; empty for none).")
+        "HAVEN_TOTP_REQUIRED_ROLES", "counsellor,supervisor,analyst,admin", _roles,
+        "Staff roles that must use two-factor (TOTP) sign-in (comma-separated; empty for none). Every staff "
+        "role reads children's chats or reports: leave them all on.")
     registrations_per_hour: int = _setting(
         "HAVEN_REGISTRATIONS_PER_HOUR", "20", _int(1, 100000), "New child accounts one address may create per hour.")
     uploads_per_minute: int = _setting(

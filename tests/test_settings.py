@@ -84,3 +84,10 @@ def test_run_help_lists_the_commands() -> None:
     assert result.returncode == 0
     for command in ("serve", "migrate", "create-user", "hash"):
         assert command in result.stdout
+
+
+def test_every_staff_role_needs_two_factor_by_default() -> None:
+    """Issue 14, M6: counsellors and admins read children's chats too; none may sign in on a password alone."""
+    from bot.models.accounts import STAFF_ROLES
+
+    assert load_settings({}).totp_required_roles == STAFF_ROLES
