@@ -167,16 +167,23 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_password(args: argparse.Namespace) -> str | None:
+    """The password from --password-file, or typed twice; None (after saying why) if the two differ."""
+    if args.password_file:
+        return Path(args.password_file).read_text().strip()
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Password again: "):
+        print("The passwords don't match.", file=sys.stderr)
+        return None
+    return password
+
+
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     from bot.errors import HavenError
 
-    if args.password_file:
-        password = Path(args.password_file).read_text().strip()
-    else:
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Password again: "):
-            print("The passwords don't match.", file=sys.stderr)
-            return 2
+    password = _new_password(args)
+    if password is None:
+        return 2
     try:
         name = asyncio.run(_create_user(settings, args.role, args.username, password))
     except HavenError as exc:
@@ -198,6 +205,53 @@ def cmd_totp_enable(settings: Settings, args: argparse.Namespace) -> int:
     print("Give them this, once, to add to an authenticator app (Haven cannot show it again):")
     print(f"  key: {secret}")
     print(f"  {uri}")
+    return 0
+
+
+STAFF_DONE = {
+    "disable": "Disabled staff account {name!r}: it cannot sign in, and every session it had has ended.",
+    "enable": "Staff account {name!r} can sign in again.",
+    "reset-password": "Set a new password for {name!r}; every session it had has ended.",
+    "reset-totp": "Forgot the two-factor secret of {name!r}: it sets one up again at its next sign-in "
+                  "(or give it one with totp-enable). Every session it had has ended.",
+    "delete": "Deleted staff account {name!r}: its name and sign-in are gone; what it did stays in the records "
+              "under its id.",
+}
+
+
+async def _staff_action(db, action: str, username: str, password: str | None) -> str:  # type: ignore[no-untyped-def]
+    from bot.accounts import Accounts, Passwords
+
+    accounts = Accounts(db, Passwords())
+    if action == "disable":
+        await accounts.do_disable_staff(username)
+    elif action == "enable":
+        await accounts.do_disable_staff(username, disabled=False)
+    elif action == "reset-password":
+        await accounts.do_reset_password(username, password or "")
+    elif action == "reset-totp":
+        await accounts.do_reset_totp(username)
+    else:
+        await accounts.do_delete_staff(username)
+    return username.strip()
+
+
+def cmd_staff(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.errors import HavenError
+
+    if args.action == "delete" and not args.yes:
+        print(f"This removes {args.username!r}'s name and sign-in for good. Run again with --yes to do it.",
+              file=sys.stderr)
+        return 2
+    password = _new_password(args) if args.action == "reset-password" else None
+    if args.action == "reset-password" and password is None:
+        return 2
+    try:
+        name = asyncio.run(_run_with_db(settings, lambda db: _staff_action(db, args.action, args.username, password)))
+    except HavenError as exc:
+        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
+        return 2
+    print(STAFF_DONE[args.action].format(name=name))
     return 0
 
 
@@ -388,6 +442,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "and alert to reports undecided past HAVEN_UNDECIDED_ALERT_DAYS")
     totp = sub.add_parser("totp-enable", help="turn on two-factor sign-in for a staff account; prints its key once")
     totp.add_argument("--username", required=True)
+    staff = sub.add_parser("staff", help="disable, enable, reset the password or two-factor of, or delete a staff "
+                           "account (its sessions end at once)")
+    staff.add_argument("action", choices=list(STAFF_DONE))
+    staff.add_argument("--username", required=True)
+    staff.add_argument("--password-file", help="reset-password: read the new password from this file")
+    staff.add_argument("--yes", action="store_true", help="delete: confirm")
     sub.add_parser("retention", help="remove conversations closed longer ago than HAVEN_CONVERSATION_RETENTION_DAYS")
     audit = sub.add_parser("audit", help="check the audit log's hash chain (audit verify)")
     audit.add_argument("action", choices=["verify"])
@@ -397,7 +457,7 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"purge": cmd_purge, "serve": cmd_serve, "migrate": cmd_migrate, "create-user": cmd_create_user, "hash": cmd_hash,
             "create-partner": cmd_create_partner, "revoke-partner": cmd_revoke_partner,
             "export-hashes": cmd_export_hashes, "audit": cmd_audit, "totp-enable": cmd_totp_enable,
-            "retention": cmd_retention}
+            "retention": cmd_retention, "staff": cmd_staff}
 
 
 def main(argv: list[str] | None = None) -> int:

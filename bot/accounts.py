@@ -9,6 +9,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Awaitable, Callable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -18,10 +19,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.audit import Actor, append
 from bot.db import Database
 from bot.errors import Conflict, Forbidden, Invalid, NotFound, TooMany, Unauthorized
 from bot.models.accounts import ROLES, STAFF_ROLES, LoginThrottle, User, WebSession
 from bot.models.base import utcnow
+from bot.models.counselling import Assignment
 from bot.ratelimits import RateLimits
 from bot.totp import Enrolment, SecretBox, SecretBoxError, check_code, matching_step, new_enrolment, uri_for
 
@@ -37,6 +40,9 @@ PENDING_TTL = timedelta(minutes=5)
 # active browser costs one write a minute at most, not one per request.
 RENEW_SLACK = timedelta(seconds=60)
 REGISTRATION_WINDOW = timedelta(hours=1)
+
+# Who the operator commands act as in the audit log (the command line has no signed-in person).
+OPERATOR = Actor(None, "admin")
 
 BAD_CREDENTIALS = "That username and password don't match. Check them and try again."
 
@@ -435,6 +441,70 @@ class Accounts:
             user.totp_last_step = None
             await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
         return enrolment
+
+    # Operator commands on staff accounts ------------------------------------------------------
+
+    async def _change_staff(self, username: str, action: str, change: Callable[[AsyncSession, User], Awaitable[None]],
+                            actor: Actor) -> User:
+        """Apply `change` to one staff account, end all its sessions, and audit it, in one transaction."""
+        query = select(User).where(User.username_key == username.strip().lower())
+        if not self.db.sqlite:
+            query = query.with_for_update()
+        async with self.db.write() as session:
+            user = (await session.execute(query)).scalar_one_or_none()
+            if user is None or user.role not in STAFF_ROLES:
+                raise NotFound("no_staff_user", f"There is no staff account called {username.strip()[:40]!r}.")
+            role = user.role
+            await change(session, user)
+            await session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+            await append(session, actor, action, f"user:{user.id}", {"role": role})
+        return user
+
+    async def do_disable_staff(self, username: str, *, disabled: bool = True, actor: Actor = OPERATOR) -> User:
+        """Stop (or allow again) a staff account signing in; every session it has ends now."""
+        async def change(_: AsyncSession, user: User) -> None:
+            user.disabled = disabled
+
+        return await self._change_staff(username, "staff_disable" if disabled else "staff_enable", change, actor)
+
+    async def do_reset_password(self, username: str, password: str, *, actor: Actor = OPERATOR) -> User:
+        """A new password for a staff account (its sessions end; its failed sign-ins are forgotten)."""
+        check_password(password)
+        hashed = await self.passwords.hash(password)
+
+        async def change(session: AsyncSession, user: User) -> None:
+            user.password_hash = hashed
+            await session.execute(delete(LoginThrottle).where(LoginThrottle.key == f"acct:{user.username_key}"))
+
+        return await self._change_staff(username, "staff_password_reset", change, actor)
+
+    async def do_reset_totp(self, username: str, *, actor: Actor = OPERATOR) -> User:
+        """Forget a staff account's two-factor secret (a lost phone): it enrols again at its next sign-in."""
+        async def change(session: AsyncSession, user: User) -> None:
+            user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
+            await session.execute(delete(LoginThrottle).where(LoginThrottle.key == f"totp:{user.id}"))
+
+        return await self._change_staff(username, "staff_totp_reset", change, actor)
+
+    async def do_delete_staff(self, username: str, *, actor: Actor = OPERATOR) -> User:
+        """Remove a staff member's sign-in and name for good; what they did stays, under the account's id.
+
+        The row itself stays because wrap-ups, assessments and decisions name it, and those are
+        safeguarding records that must outlive the person's account. Someone holding a live chat
+        must hand it over first, so no child is left talking to nobody.
+        """
+        async def change(session: AsyncSession, user: User) -> None:
+            holding = await session.scalar(select(Assignment.id).where(
+                Assignment.counsellor_id == user.id, Assignment.active_conversation_id.is_not(None)).limit(1))
+            if holding is not None:
+                raise Conflict("holds_chats", "This person is still in a live chat. Reassign or wrap up their "
+                                              "chats first, then delete the account.")
+            user.username = user.username_key = f"deleted-{user.id}"
+            user.password_hash = "!"  # no argon2 hash: nothing verifies against it
+            user.totp_secret = user.totp_confirmed_at = user.totp_last_step = None
+            user.disabled = True
+
+        return await self._change_staff(username, "staff_delete", change, actor)
 
     async def do_verify_totp(self, user_id: int, code: object, address: str, *, confirm: bool = False,
                              sign_in: str = "") -> User:

@@ -14,8 +14,12 @@ from sqlalchemy import select, update
 from bot.accounts import BAD_CREDENTIALS, Accounts, Passwords, session_key
 from bot.db import Database, make_engine
 from bot.errors import Conflict, Invalid, TooMany, Unauthorized
-from bot.models.accounts import LoginThrottle, User, WebSession
+from bot.audit import AuditLog
+from bot.errors import NotFound
+from bot.models.accounts import STAFF_ROLES, LoginThrottle, User, WebSession
 from bot.models.base import utcnow
+from bot.models.chat import Conversation
+from bot.models.counselling import Assignment
 from bot.totp import SecretBox
 
 
@@ -277,3 +281,76 @@ async def test_staff_sessions_end_after_the_idle_timeout(db) -> None:
     await _set_expires(db, again.token, utcnow() + timedelta(minutes=2))
     assert await accounts.do_touch_session(session_key(again.token))
     assert abs(await _expires(db, again.token) - utcnow() - timedelta(minutes=30)) < timedelta(seconds=5)
+
+
+# Operator commands on staff accounts (issue 14, low) ------------------------------------------
+
+async def _audit_actions(db) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(e.action, e.subject) for e in await AuditLog(db).get_entries(limit=100)]
+
+
+async def test_disabling_a_staff_account_ends_its_sessions_and_sign_ins(db) -> None:
+    accounts = Accounts(db, CountingPasswords())
+    sam = await accounts.do_create_user("sam-c", "staff pass 1234", "counsellor")
+    session = await accounts.do_start_session(sam)
+    await accounts.do_disable_staff("SAM-C")
+    assert await accounts.get_identity(session.token) is None
+    with pytest.raises(Unauthorized):
+        await accounts.authenticate("sam-c", "staff pass 1234", "10.10.0.1", STAFF_ROLES)
+    await accounts.do_disable_staff("sam-c", disabled=False)
+    assert (await accounts.authenticate("sam-c", "staff pass 1234", "10.10.0.1", STAFF_ROLES)).id == sam.id
+    assert await _audit_actions(db) == [("staff_disable", f"user:{sam.id}"), ("staff_enable", f"user:{sam.id}")]
+    # Children are not staff: these commands never touch their accounts.
+    await accounts.do_create_user("kiddo", "long enough pw", "child")
+    with pytest.raises(NotFound):
+        await accounts.do_disable_staff("kiddo")
+
+
+async def test_resetting_a_password_and_two_factor(db) -> None:
+    accounts = Accounts(db, CountingPasswords(), totp_required_roles=STAFF_ROLES)
+    accounts.attach_secret_box(SecretBox(secrets.token_bytes(32)))
+    ana = await accounts.do_create_user("ana-a", "staff pass 1234", "analyst")
+    await accounts.do_enable_totp("ana-a")
+    session = await accounts.do_start_session(ana)
+    await accounts.do_reset_password("ana-a", "a new pass 5678")
+    assert await accounts.get_identity(session.token) is None
+    with pytest.raises(Unauthorized):
+        await accounts.authenticate("ana-a", "staff pass 1234", "10.11.0.1", STAFF_ROLES)
+    user = await accounts.authenticate("ana-a", "a new pass 5678", "10.11.0.1", STAFF_ROLES)
+    assert accounts.sign_in_stage(user) == "totp"
+    with pytest.raises(Invalid):
+        await accounts.do_reset_password("ana-a", "short")
+    await accounts.do_reset_totp("ana-a")
+    user = await accounts.authenticate("ana-a", "a new pass 5678", "10.11.0.1", STAFF_ROLES)
+    assert user.totp_secret is None and accounts.sign_in_stage(user) == "enrol"
+
+
+async def test_deleting_a_staff_account_keeps_the_records_of_what_they_did(db) -> None:
+    accounts = Accounts(db, CountingPasswords())
+    lee = await accounts.do_create_user("lee-s", "staff pass 1234", "counsellor")
+    await accounts.do_start_session(lee)
+    # While they hold a live chat the account stays: no child is left talking to nobody.
+    child = await accounts.do_create_user("kid-lee", "long enough pw", "child")
+    async with db.write() as session:
+        conv = Conversation(child_id=child.id, state="with_counsellor", context={})
+        session.add(conv)
+        await session.flush()
+        held = Assignment(conversation_id=conv.id, counsellor_id=lee.id, active_conversation_id=conv.id,
+                          waiting_since=utcnow())
+        session.add(held)
+    with pytest.raises(Conflict) as holding:
+        await accounts.do_delete_staff("lee-s")
+    assert holding.value.code == "holds_chats"
+    async with db.write() as session:
+        await session.execute(update(Assignment).values(active_conversation_id=None, ended_at=utcnow()))
+    await accounts.do_delete_staff("lee-s")
+    gone = await accounts.get_user(lee.id)
+    assert gone.username == f"deleted-{lee.id}" and gone.disabled and gone.totp_secret is None
+    assert "argon2" not in gone.password_hash
+    with pytest.raises(Unauthorized):
+        await accounts.authenticate("lee-s", "staff pass 1234", "10.12.0.1", STAFF_ROLES)
+    with pytest.raises(NotFound):
+        await accounts.do_delete_staff("lee-s")
+    # The name is free again, and the audit log says who was deleted by id only.
+    assert (await accounts.do_create_user("lee-s", "staff pass 1234", "counsellor")).id != lee.id
+    assert ("staff_delete", f"user:{lee.id}") in await _audit_actions(db)
