@@ -303,9 +303,23 @@ async def _run_with_db(settings: Settings, work):  # type: ignore[no-untyped-def
     try:
         if await pending_migrations(engine):
             await upgrade(engine)
-        return await work(Database(engine))
+        db = Database(engine)
+        _attach_audit_key(settings, db)
+        return await work(db)
     finally:
         await engine.dispose()
+
+
+def _attach_audit_key(settings: Settings, db) -> None:  # type: ignore[no-untyped-def]
+    """Commands sign their audit entries (and check the chain) with the server's audit key."""
+    from bot.audit import attach_key
+    from bot.images.vault import load_or_create_key
+
+    path = settings.effective_audit_key_file
+    if settings.production and not path.is_file():
+        raise SystemExit(f"Haven cannot start: the audit key file {path} does not exist")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    attach_key(db, load_or_create_key(path, "audit key"))
 
 
 def cmd_create_partner(settings: Settings, args: argparse.Namespace) -> int:
@@ -380,16 +394,66 @@ def cmd_export_hashes(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+def _read_checkpoints(db, path: Path) -> list:  # type: ignore[no-untyped-def]
+    """Every checkpoint in the file (one JSON object a line); SystemExit naming a line that is not genuine."""
+    from bot.audit import AUDIT_KEY, read_checkpoint
+
+    if not path.is_file():
+        return []
+    points = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            points.append(read_checkpoint(db.info[AUDIT_KEY], json.loads(line)))
+        except ValueError as exc:
+            raise SystemExit(f"broken: line {number} of {path}: {exc}") from None
+    return points
+
+
+async def _audit_verify(db, path: Path):  # type: ignore[no-untyped-def]
     from bot.audit import AuditLog
 
-    report = asyncio.run(_run_with_db(settings, lambda db: AuditLog(db).verify_chain()))
+    return await AuditLog(db).verify_chain(_read_checkpoints(db, path))
+
+
+async def _audit_checkpoint(db, path: Path):  # type: ignore[no-untyped-def]
+    """Check the chain, then append a signed checkpoint of its count and head to `path`."""
+    import os
+
+    from bot.audit import AUDIT_KEY, AuditLog, sign_checkpoint
+
+    # Checkpointing is the operator vouching for what the log holds now, entries from before the key included.
+    report = await AuditLog(db).verify_chain(_read_checkpoints(db, path), vouch=True)
     if report.ok:
-        # The head hash lets an operator anchor the log elsewhere: cutting entries off the end shows.
-        print(f"ok: {report.count} entries (head {report.head_hash})")
+        line = json.dumps(sign_checkpoint(db.info[AUDIT_KEY], report).as_dict()) + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return report
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    path = Path(args.checkpoints) if args.checkpoints else settings.effective_audit_checkpoint_file
+    work = _audit_checkpoint if args.action == "checkpoint" else _audit_verify
+    report = asyncio.run(_run_with_db(settings, lambda db: work(db, path)))
+    if not report.ok:
+        print(f"broken at entry {report.broken_at}: {report.reason}")
+        return 1
+    older = f"; {report.unkeyed} from before the audit key" if report.unkeyed else ""
+    if args.action == "checkpoint":
+        print(f"ok: {report.count} entries (head {report.head_hash}){older}; checkpoint added to {path}")
         return 0
-    print(f"broken at entry {report.broken_at}: {report.reason}")
-    return 1
+    # The head hash lets an operator anchor the log elsewhere: cutting entries off the end shows.
+    print(f"ok: {report.count} entries (head {report.head_hash}){older}")
+    if report.checkpoints:
+        print(f"matches all {report.checkpoints} checkpoint(s) in {path}")
+    else:
+        print(f"no checkpoint in {path} yet: run `run.py audit checkpoint` regularly, so entries cut off the "
+              "end or a replaced log show")
+    return 0
 
 
 async def _purge(settings: Settings, db):  # type: ignore[no-untyped-def]
@@ -449,8 +513,10 @@ def build_parser() -> argparse.ArgumentParser:
     staff.add_argument("--password-file", help="reset-password: read the new password from this file")
     staff.add_argument("--yes", action="store_true", help="delete: confirm")
     sub.add_parser("retention", help="remove conversations closed longer ago than HAVEN_CONVERSATION_RETENTION_DAYS")
-    audit = sub.add_parser("audit", help="check the audit log's hash chain (audit verify)")
-    audit.add_argument("action", choices=["verify"])
+    audit = sub.add_parser("audit", help="check the audit log's signed chain against its checkpoints (audit verify), "
+                           "or add a signed checkpoint of its length and head (audit checkpoint)")
+    audit.add_argument("action", choices=["verify", "checkpoint"])
+    audit.add_argument("--checkpoints", help="the checkpoint file (default HAVEN_AUDIT_CHECKPOINT_FILE)")
     return parser
 
 

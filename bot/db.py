@@ -43,8 +43,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def make_sessions(engine: AsyncEngine) -> Sessions:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessions(engine: AsyncEngine, info: dict[str, Any] | None = None) -> Sessions:
+    # `info` is copied into every session's own `info` (bot.audit finds its key there).
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 class WriteLock:
@@ -102,13 +103,15 @@ class Database:
     def __init__(self, engine: AsyncEngine | None = None) -> None:
         self._write_lock: WriteLock | None = None
         self.sqlite = False
+        # What every session of this database should carry (the audit key); set at start-up.
+        self.info: dict[str, Any] = {}
         if engine is not None:
             self.bind(engine)
 
     def bind(self, engine: AsyncEngine) -> None:
         """Attach the engine. The web app builds its collaborators first and binds at start-up."""
         self.engine = engine
-        self.sessions: Sessions = make_sessions(engine)
+        self.sessions: Sessions = make_sessions(engine, self.info)
         self.sqlite = engine.dialect.name == "sqlite"
         self._write_lock = WriteLock() if self.sqlite else None
 

@@ -279,6 +279,15 @@ class Settings:
         "HAVEN_MASTER_KEY_FILE", "", _text,
         "File holding the vault's 32-byte master key (mode 0600). Empty: <data_dir>/master.key, created on first run "
         "(development only; production must name one).")
+    audit_key_file: str = _setting(
+        "HAVEN_AUDIT_KEY_FILE", "", _text,
+        "File holding the 32-byte key the audit log's chain is signed with (mode 0600; keep it off the database "
+        "host if you can). Empty: <data_dir>/audit.key, created on first run (development only; production must "
+        "name one outside HAVEN_DATA_DIR).")
+    audit_checkpoint_file: str = _setting(
+        "HAVEN_AUDIT_CHECKPOINT_FILE", "", _text,
+        "Where `run.py audit checkpoint` appends signed checkpoints and `audit verify` reads them: a file the "
+        "database's owner cannot write (another host, or write-once storage). Empty: <data_dir>/audit-checkpoints.")
     # Reports, review and the hash list -----------------------------------------------------------
     second_analyst: bool = _setting(
         "HAVEN_SECOND_ANALYST", "false", _bool, "Require a second analyst to confirm every decision.")
@@ -333,6 +342,14 @@ class Settings:
         return Path(self.master_key_file) if self.master_key_file else self.data_path / "master.key"
 
     @property
+    def effective_audit_key_file(self) -> Path:
+        return Path(self.audit_key_file) if self.audit_key_file else self.data_path / "audit.key"
+
+    @property
+    def effective_audit_checkpoint_file(self) -> Path:
+        return Path(self.audit_checkpoint_file) if self.audit_checkpoint_file else self.data_path / "audit-checkpoints"
+
+    @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite+aiosqlite:///{self.data_path / 'haven.db'}"
 
@@ -371,4 +388,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise SettingsError("HAVEN_VERIFICATION_PROVIDER=demo is not allowed in production: expected yoti")
     if settings.production and not settings.master_key_file:
         raise SettingsError("HAVEN_MASTER_KEY_FILE must be set in production: expected a path to a 32-byte key file")
+    if settings.production and not settings.audit_key_file:
+        raise SettingsError("HAVEN_AUDIT_KEY_FILE must be set in production: expected a path to a 32-byte key file")
     return settings

@@ -1,17 +1,34 @@
-"""Operations endpoints: health for load balancers, metrics for Prometheus."""
+"""Operations endpoints: health for load balancers, metrics for Prometheus; the audit key at start-up."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from pathlib import Path
+from typing import AsyncIterator, Callable
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from bot.audit import attach_key
 from bot.db import Database
+from bot.images.vault import VaultError, load_or_create_key
 from handlers.metrics import Metrics
 
 log = logging.getLogger(__name__)
+
+
+def audit_key_context(db: Database, key_file: Path, *, create: bool) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup_ctx that signs the audit log's entries with the key in `key_file` (created in development)."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        if not create and not key_file.is_file():
+            raise VaultError(f"the audit key file {key_file} does not exist")
+        attach_key(db, await asyncio.to_thread(load_or_create_key, key_file, "audit key"))
+        yield
+
+    return ctx
 
 
 class OpsHandlers:

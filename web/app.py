@@ -36,7 +36,7 @@ from handlers.auth import AuthHandlers, two_factor_context
 from handlers.privacy import PrivacyHandlers, retention_context
 from handlers.common import CookiePolicy, csrf_of
 from handlers.metrics import Metrics
-from handlers.ops import OpsHandlers
+from handlers.ops import OpsHandlers, audit_key_context
 from handlers.pages import PageHandlers
 from handlers.review import ReviewHandlers
 from handlers.sink import SocketSink
@@ -278,6 +278,8 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     sio.attach(app)
 
     app.cleanup_ctx.append(_database)
+    # Right after the database: every audit entry from here on is signed with the audit key.
+    app.cleanup_ctx.append(audit_key_context(db, settings.effective_audit_key_file, create=not settings.production))
     app.cleanup_ctx.append(index_refresh_ctx(services.pdq_index))
     app.cleanup_ctx.append(sweeper(services.counselling, engine, settings.counsellor_grace_seconds))
     app.cleanup_ctx.append(dashboard.context())

@@ -24,10 +24,15 @@ class VaultError(Exception):
 
 def load_or_create_master_key(path: Path) -> bytes:
     """Read the master key, creating it (0600, never overwriting) if it does not exist yet."""
+    return load_or_create_key(path, "master key")
+
+
+def load_or_create_key(path: Path, what: str) -> bytes:
+    """Read a 32-byte key file (the master key, the audit key), creating it 0600 if it does not exist yet."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _read_master_key(path)
+        return _read_key(path, what)
     key = secrets.token_bytes(MASTER_KEY_BYTES)
     try:
         with os.fdopen(fd, "wb") as file:
@@ -40,13 +45,13 @@ def load_or_create_master_key(path: Path) -> bytes:
     return key
 
 
-def _read_master_key(path: Path) -> bytes:
+def _read_key(path: Path, what: str) -> bytes:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise VaultError(f"master key file {path} is readable by others (mode {mode:o}); run chmod 600 on it")
+        raise VaultError(f"{what} file {path} is readable by others (mode {mode:o}); run chmod 600 on it")
     key = path.read_bytes()
     if len(key) != MASTER_KEY_BYTES:
-        raise VaultError(f"master key file {path} holds {len(key)} bytes, expected {MASTER_KEY_BYTES}")
+        raise VaultError(f"{what} file {path} holds {len(key)} bytes, expected {MASTER_KEY_BYTES}")
     return key
 
 
