@@ -128,6 +128,25 @@ def _tune_garbage_collector(app: Any) -> None:
     app.on_startup.append(freeze)
 
 
+def _check_files(settings: Settings) -> str | None:
+    """The data folder's modes and the keys' places; None when the server may start, else why not."""
+    from bot.hardening import HardeningError, check_data_dir, check_key_location
+
+    try:
+        # Development tightens what is too open and says so; production refuses to start.
+        for fixed in check_data_dir(settings.data_path, fix=not settings.production):
+            log.warning("made private: %s", fixed)
+        if settings.production:
+            for path, what in ((settings.effective_master_key_file, "master key"),
+                               (settings.effective_audit_key_file, "audit key")):
+                warning = check_key_location(path, settings.data_path, what)
+                if warning:
+                    log.warning(warning)
+    except HardeningError as exc:
+        return str(exc)
+    return None
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -136,6 +155,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from web.app import MigrationsPending
 
+    problem = _check_files(settings)
+    if problem:
+        print(f"Haven cannot start: {problem}", file=sys.stderr)
+        return 2
     if not settings.production and settings.demo_staff and not settings.database_url and settings.auto_migrate:
         asyncio.run(_migrate(settings))
         made = asyncio.run(_demo_staff(settings))
@@ -526,12 +549,21 @@ COMMANDS = {"purge": cmd_purge, "serve": cmd_serve, "migrate": cmd_migrate, "cre
             "retention": cmd_retention, "staff": cmd_staff}
 
 
+def _harden_process() -> None:
+    """Every command may hold images, keys or chats in memory, and writes files only its user may read."""
+    from bot.hardening import forbid_core_dumps, private_umask
+
+    forbid_core_dumps()
+    private_umask()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if not args.command:
         parser.print_help()
         return 0
+    _harden_process()
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -12,6 +12,7 @@ from concurrent.futures.process import BrokenProcessPool
 
 from threadpoolctl import threadpool_limits
 
+from bot.hardening import forbid_core_dumps
 from bot.images.intake import ImageHashes, IntakeError, check_and_hash, check_size
 
 Worker = Callable[[bytes, int, int], ImageHashes]
@@ -29,6 +30,7 @@ WORKER_NICENESS = 10
 
 def _warm_up() -> None:
     """Lower this worker's CPU priority, keep its maths on one thread, and import the decoders once."""
+    forbid_core_dumps()  # a core dump would hold the plaintext image being decoded
     try:
         os.nice(WORKER_NICENESS)
     except OSError:

@@ -16,6 +16,7 @@ MASTER_KEY_BYTES = 32
 _NONCE_BYTES = 12
 _FORMAT = b"HVN1"  # a version prefix, so the file layout can change without guessing
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_WIPE_CHUNK = 1024 * 1024
 
 
 class VaultError(Exception):
@@ -97,8 +98,27 @@ class Vault:
             raise VaultError(f"stored image {image_id} does not match its key or report, or was altered") from None
 
     def destroy(self, image_id: str) -> None:
-        """Remove an image's ciphertext; a second call is harmless."""
-        self._path(image_id).unlink(missing_ok=True)
+        """Overwrite an image's ciphertext with zeros, then remove it; a second call is harmless.
+
+        The deleted key already makes the ciphertext unreadable; the overwrite means the bytes do not
+        linger in free blocks either (on file systems that write in place: copy-on-write ones and
+        SSDs may keep old blocks whatever an application does). It writes the whole file, so call it
+        off the event loop for large images.
+        """
+        path = self._path(image_id)
+        try:
+            fd = os.open(path, os.O_WRONLY)
+        except FileNotFoundError:
+            return
+        try:
+            remaining = os.fstat(fd).st_size
+            zeros = bytes(min(remaining, _WIPE_CHUNK))
+            while remaining > 0:
+                remaining -= os.write(fd, zeros[:remaining])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        path.unlink(missing_ok=True)
 
     def _path(self, image_id: str) -> Path:
         if not _SAFE_ID.fullmatch(image_id):
