@@ -5,12 +5,13 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+import traceback
 from typing import Awaitable, Callable
 
 from aiohttp import web
 
 from bot.accounts import Accounts
-from bot.errors import Forbidden, HavenError
+from bot.errors import Forbidden, HavenError, ServerError
 from handlers.common import CSRF_COOKIE, CSRF_TOKEN, IDENTITY, SESSION_COOKIE, CookiePolicy, error_response
 
 log = logging.getLogger(__name__)
@@ -45,13 +46,41 @@ def forwarded_middleware(trusted_proxies: tuple[str, ...]) -> web.middleware:
     return middleware
 
 
+SERVER_ERROR = "Something went wrong on our side. Please try again in a moment."
+SERVER_ERROR_PAGE = (
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Something went wrong</title></head>"
+    "<body><main><h1>Something went wrong</h1><p>" + SERVER_ERROR + "</p></main></body></html>")
+
+
+def _route_of(request: web.Request) -> str:
+    """The route's pattern (/upload/{token}), never the path itself: paths can carry tokens."""
+    route = getattr(request.match_info, "route", None)
+    resource = getattr(route, "resource", None)
+    return resource.canonical if resource is not None else "(no route)"
+
+
 def errors_middleware() -> web.middleware:
+    """Typed errors become their JSON answer; anything unexpected becomes Haven's own 500, not aiohttp's.
+
+    The log line names the route and the exception's type and frames only: an exception's message can
+    hold what the request sent (a database error quotes its statement).
+    """
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
         except HavenError as exc:
             return error_response(exc)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("%s %s failed: %s\n%s", request.method, _route_of(request), type(exc).__name__, frames)
+            if "text/html" in request.headers.get("Accept", "") and not request.path.startswith("/api/"):
+                return web.Response(text=SERVER_ERROR_PAGE, status=500, content_type="text/html",
+                                    headers={"Cache-Control": "no-store"})
+            return error_response(ServerError("server_error", SERVER_ERROR))
 
     return middleware
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import update
 from yarl import URL
 
@@ -85,3 +86,55 @@ async def test_staff_are_signed_out_after_the_idle_timeout(server: Any, tmp_path
     await _session_end(database_url, token, utcnow() - timedelta(seconds=1))
     async with sam.http.get(base + "console", allow_redirects=False) as r:
         assert r.status == 303 and r.headers["Location"].startswith("/staff/login")
+
+
+# A database error: Haven's own answer, with the security headers, and nothing private logged -------
+
+async def test_a_database_error_is_answered_by_haven_and_logs_nothing_private(
+        server: Any, tmp_path: Path, caplog: Any) -> None:
+    import logging
+
+    import aiohttp
+    from sqlalchemy import text
+
+    from tests.harness import fresh_csrf
+
+    caplog.set_level(logging.DEBUG)
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'broken.db'}"
+    base = await server(database_url=database_url)
+    engine = make_engine(database_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP TABLE login_throttle"))
+    finally:
+        await engine.dispose()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
+        csrf = await fresh_csrf(http, base)
+        async with http.post(base + "auth/login", json={"username": "private-name-4711", "password": "a guess 123"},
+                             headers={"X-CSRF-Token": csrf}) as r:
+            assert r.status == 500 and r.content_type == "application/json"
+            assert (await r.json())["error"]["code"] == "server_error"
+            assert "script-src 'self'" in r.headers["Content-Security-Policy"]
+            assert r.headers["X-Content-Type-Options"] == "nosniff"
+        async with http.post(base + "staff/login", data={"username": "private-name-4711", "password": "a guess 123",
+                                                         "csrf_token": csrf}, headers={"Accept": "text/html"}) as r:
+            assert r.status == 500 and r.content_type == "text/html"
+            assert "Something went wrong" in await r.text()
+            assert "frame-ancestors 'none'" in r.headers["Content-Security-Policy"]
+    logged = caplog.text + "".join(str(record.args) for record in caplog.records)
+    assert "OperationalError" in logged and "/auth/login" in logged
+    assert "private-name-4711" not in logged
+
+
+async def test_engines_never_put_parameters_in_errors(database_url: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    engine = make_engine(database_url)
+    try:
+        with pytest.raises(DBAPIError) as failed:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT * FROM no_such_table WHERE x = :v"), {"v": "a-secret-value"})
+    finally:
+        await engine.dispose()
+    assert "a-secret-value" not in str(failed.value)
