@@ -13,6 +13,7 @@ from aiohttp import web
 from bot.accounts import Accounts
 from bot.errors import Forbidden, HavenError, ServerError
 from handlers.common import CSRF_COOKIE, CSRF_TOKEN, IDENTITY, SESSION_COOKIE, CookiePolicy, error_response
+from web.access import route_pattern
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +53,6 @@ SERVER_ERROR_PAGE = (
     "<body><main><h1>Something went wrong</h1><p>" + SERVER_ERROR + "</p></main></body></html>")
 
 
-def _route_of(request: web.Request) -> str:
-    """The route's pattern (/upload/{token}), never the path itself: paths can carry tokens."""
-    route = getattr(request.match_info, "route", None)
-    resource = getattr(route, "resource", None)
-    return resource.canonical if resource is not None else "(no route)"
-
-
 def errors_middleware() -> web.middleware:
     """Typed errors become their JSON answer; anything unexpected becomes Haven's own 500, not aiohttp's.
 
@@ -76,7 +70,7 @@ def errors_middleware() -> web.middleware:
             raise
         except Exception as exc:
             frames = "".join(traceback.format_tb(exc.__traceback__))
-            log.error("%s %s failed: %s\n%s", request.method, _route_of(request), type(exc).__name__, frames)
+            log.error("%s %s failed: %s\n%s", request.method, route_pattern(request), type(exc).__name__, frames)
             if "text/html" in request.headers.get("Accept", "") and not request.path.startswith("/api/"):
                 return web.Response(text=SERVER_ERROR_PAGE, status=500, content_type="text/html",
                                     headers={"Cache-Control": "no-store"})
