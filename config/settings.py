@@ -84,6 +84,13 @@ def _sources(raw: str) -> tuple[str, ...]:
     return items
 
 
+def _secret(raw: str) -> str:
+    value = raw.strip()
+    if value and (len(value) < 16 or any(c.isspace() for c in value)):
+        raise ValueError("empty, or a secret of at least 16 characters without spaces")
+    return value
+
+
 def _database_url(raw: str) -> str:
     value = raw.strip()
     if value and not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
@@ -235,6 +242,10 @@ class Settings:
         "HAVEN_MESSAGE_MAX_CHARS", "2000", _int(20, 20000), "Longest chat message accepted.")
     messages_per_minute: int = _setting(
         "HAVEN_MESSAGES_PER_MINUTE", "40", _int(1, 6000), "Messages one socket may send per minute.")
+    metrics_token: str = _setting(
+        "HAVEN_METRICS_TOKEN", "", _secret,
+        "Bearer token Prometheus must send to read /metrics (it shows children waiting and counsellors online). "
+        "Empty: /metrics answers 404 to everyone.")
     log_level: str = _setting(
         "HAVEN_LOG_LEVEL", "info", _choice("debug", "info", "warning", "error"), "Log verbosity.")
     demo_staff: bool = _setting(

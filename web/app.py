@@ -252,7 +252,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
                 await sio.disconnect(sid, namespace=namespace)
 
     AuthHandlers(accounts, cookies, render, metrics, on_sign_out=sign_out_sockets).add_routes(app)
-    OpsHandlers(db, metrics).add_routes(app)
+    OpsHandlers(db, metrics, settings.metrics_token).add_routes(app)
     PageHandlers(render, ROOT / "node_modules", settings.quick_exit_url).add_routes(app, STATIC)
     UploadHandlers(services.reports, engine, rate_limits=accounts.rate_limits,
                    uploads_per_minute=settings.uploads_per_minute).add_routes(app)

@@ -138,3 +138,25 @@ async def test_engines_never_put_parameters_in_errors(database_url: str) -> None
     finally:
         await engine.dispose()
     assert "a-secret-value" not in str(failed.value)
+
+
+# /metrics behind a token ----------------------------------------------------------------------
+
+async def test_metrics_need_the_token(server: Any, people: Any) -> None:
+    """Issue 14: /metrics showed anyone how many high-risk children were waiting."""
+    import aiohttp
+
+    base = await server(metrics_token="prometheus-token-123")
+    kid = await people.child(base)
+    async with aiohttp.ClientSession() as http:
+        for headers in ({}, {"Authorization": "Bearer wrong-token-4567890"}, {"Authorization": "prometheus-token-123"},
+                        {"Cookie": kid.cookie_header()}):
+            async with http.get(base + "metrics", headers=headers) as r:
+                assert r.status == 401 and (await r.json())["error"]["code"] == "metrics_token", headers
+                assert "haven_queue_high_risk_waiting" not in await r.text()
+        async with http.get(base + "metrics", headers={"Authorization": "Bearer prometheus-token-123"}) as r:
+            assert r.status == 200 and "haven_queue_high_risk_waiting" in await r.text()
+    off = await server()
+    async with aiohttp.ClientSession() as http:
+        async with http.get(off + "metrics") as r:
+            assert r.status == 404 and (await r.json())["error"]["code"] == "metrics_off"

@@ -9,11 +9,11 @@ from tests.harness import fresh_csrf, sign_up_child
 
 
 async def test_health_and_metrics(server) -> None:
-    base = await server()
+    base = await server(metrics_token="prometheus-token-123")
     async with aiohttp.ClientSession() as http:
         async with http.get(base + "healthz") as r:
             assert r.status == 200 and (await r.json()) == {"ok": True, "database": "ok"}
-        async with http.get(base + "metrics") as r:
+        async with http.get(base + "metrics", headers={"Authorization": "Bearer prometheus-token-123"}) as r:
             assert r.status == 200
             body = await r.text()
             assert "haven_connected_sockets" in body and "haven_sign_ins_total" in body
