@@ -311,6 +311,10 @@ class Settings:
         "HAVEN_UNDECIDED_ALERT_DAYS", "7", _int(1, 365), "Raise an alert for reports undecided for this long.")
     partner_requests_per_minute: int = _setting(
         "HAVEN_PARTNER_REQUESTS_PER_MINUTE", "120", _int(1, 100000), "Requests one partner API key may make per minute.")
+    partner_refused_keys_per_minute: int = _setting(
+        "HAVEN_PARTNER_REFUSED_KEYS_PER_MINUTE", "20", _int(1, 100000),
+        "API requests with a missing or wrong key one address may make per minute (per server process) before "
+        "it is answered 429 without a database look-up.")
 
     # Supervisors -----------------------------------------------------------------------------------
     queue_amber_wait_seconds: int = _setting(

@@ -171,6 +171,7 @@ class LiveServer:
             "HAVEN_TOTP_REQUIRED_ROLES": "",
             "HAVEN_REGISTRATIONS_PER_HOUR": "100000",
             "HAVEN_UPLOADS_PER_MINUTE": "10000",
+            "HAVEN_PARTNER_REFUSED_KEYS_PER_MINUTE": "100000",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

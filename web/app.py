@@ -201,7 +201,8 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     # The audit log, the hash list partners pull, partner keys, and the in-memory PDQ index over the list.
     services.audit = AuditLog(db)
     services.hashlist = HashList(db)
-    services.partners = Partners(db, requests_per_minute=settings.partner_requests_per_minute)
+    services.partners = Partners(db, requests_per_minute=settings.partner_requests_per_minute,
+                                 refused_keys_per_minute=settings.partner_refused_keys_per_minute)
     services.pdq_index = LivePdqIndex(services.hashlist)
     services.reports.attach_hash_list(services.hashlist, services.pdq_index)
     # Report tickets for analysts, ticket news in the child's chat, and purging images no longer needed.

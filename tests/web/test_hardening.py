@@ -160,3 +160,56 @@ async def test_metrics_need_the_token(server: Any, people: Any) -> None:
     async with aiohttp.ClientSession() as http:
         async with http.get(off + "metrics") as r:
             assert r.status == 404 and (await r.json())["error"]["code"] == "metrics_off"
+
+
+# Partner API keys: looked up in a read, refused keys throttled per address --------------------------
+
+async def test_random_api_keys_take_no_write_and_are_throttled_per_address(db: Any) -> None:
+    """Issue 14: every random key opened a write transaction (on SQLite, the one writer chat waits for)."""
+    import secrets
+
+    from bot.audit import Actor
+    from bot.errors import TooMany, Unauthorized
+    from bot.partners import Partners
+
+    partners = Partners(db, refused_keys_per_minute=5)
+    key = (await partners.do_create("Acme Video", Actor(None, "admin"))).key
+    writes = 0
+    real_write = db.write
+
+    def counting_write(*args: Any, **kwargs: Any) -> Any:
+        nonlocal writes
+        writes += 1
+        return real_write(*args, **kwargs)
+
+    db.write = counting_write
+    prefix = key.split("_")[1]
+    guesses = [f"Bearer hvn_{secrets.token_hex(4)}_{secrets.token_urlsafe(32)}",  # an unknown partner
+               f"Bearer hvn_{prefix}_{secrets.token_urlsafe(32)}",  # a real partner, a wrong key
+               "Bearer not-even-a-key", None, f"Bearer hvn_{prefix}_{secrets.token_urlsafe(32)}"]
+    for guess in guesses:
+        with pytest.raises(Unauthorized):
+            await partners.access_partner(guess, address="198.51.100.9")
+    assert writes == 0
+    # That address has had its five refusals this minute: the next request waits, even a right key.
+    with pytest.raises(TooMany) as waiting:
+        await partners.access_partner(f"Bearer {key}", address="198.51.100.9")
+    assert waiting.value.code == "too_many_bad_keys" and 0 < waiting.value.retry_after <= 61
+    assert writes == 0
+    # Another address is not held up, and a valid key is counted (the one write).
+    assert (await partners.access_partner(f"Bearer {key}", address="198.51.100.10")).name == "Acme Video"
+    assert writes == 1
+
+
+async def test_the_api_answers_too_many_bad_keys_with_retry_after(server: Any) -> None:
+    import aiohttp
+
+    base = await server(partner_refused_keys_per_minute=3)
+    async with aiohttp.ClientSession() as http:
+        statuses = []
+        for _ in range(4):
+            async with http.get(base + "api/v1/hashes", headers={"Authorization": "Bearer nope"}) as r:
+                statuses.append(r.status)
+                last = (await r.json(), r.headers.get("Retry-After"))
+    assert statuses == [401, 401, 401, 429]
+    assert last[0]["error"]["code"] == "too_many_bad_keys" and int(last[1]) > 0
