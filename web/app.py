@@ -34,7 +34,7 @@ from dialogs.reporting import ticket_text
 from handlers.api_v1 import ApiV1Handlers, index_refresh_ctx
 from handlers.auth import AuthHandlers, two_factor_context
 from handlers.privacy import PrivacyHandlers, retention_context
-from handlers.common import CookiePolicy, csrf_of
+from handlers.common import CookiePolicy, CsrfTokens, csrf_of
 from handlers.metrics import Metrics
 from handlers.ops import OpsHandlers, audit_key_context
 from handlers.pages import PageHandlers
@@ -131,6 +131,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
         logging.getLogger(name).setLevel(logging.WARNING)
     metrics = Metrics()
     cookies = CookiePolicy(secure=settings.cookie_secure, max_age=settings.session_hours * 3600)
+    csrf = CsrfTokens()
 
     # The Database object is created now (handlers hold it) and bound to its engine at start-up.
     db = Database()
@@ -221,7 +222,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
             forwarded_middleware(settings.trusted_proxies),
             security_headers_middleware(settings.frame_ancestors),
             errors_middleware(),
-            identity_middleware(accounts, cookies),
+            identity_middleware(accounts, cookies, csrf),
             csrf_middleware(settings.allowed_origins, exempt_prefixes=("/socket.io/", "/verify/notify/", "/api/v1/")),
         ],
         client_max_size=1024 * 1024,
@@ -291,7 +292,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     # After the vault opens: purges finished reports' images and alerts to undecided ones.
     app.cleanup_ctx.append(purge_context(services.purger))
     app.cleanup_ctx.append(two_factor_context(
-        accounts, settings.effective_master_key_file, create=not settings.production))
+        accounts, settings.effective_master_key_file, create=not settings.production, csrf=csrf))
     app.cleanup_ctx.append(retention_context(protection, accounts, settings.conversation_retention_days))
     app.cleanup_ctx.append(verification_context(
         services.verification, db, settings.verification_provider,

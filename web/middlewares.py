@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 import traceback
 from typing import Awaitable, Callable
 
@@ -12,7 +11,16 @@ from aiohttp import web
 
 from bot.accounts import Accounts
 from bot.errors import Forbidden, HavenError, ServerError
-from handlers.common import CSRF_COOKIE, CSRF_TOKEN, IDENTITY, SESSION_COOKIE, CookiePolicy, error_response
+from handlers.common import (
+    CSRF_TOKEN,
+    IDENTITY,
+    SECURE_COOKIES,
+    CookiePolicy,
+    CsrfTokens,
+    csrf_cookie_of,
+    error_response,
+    session_token_of,
+)
 from web.access import route_pattern
 
 log = logging.getLogger(__name__)
@@ -79,31 +87,33 @@ def errors_middleware() -> web.middleware:
     return middleware
 
 
-def identity_middleware(accounts: Accounts, cookies: CookiePolicy) -> web.middleware:
-    """Resolve the session cookie, and make sure every browser has a CSRF token before it posts."""
+def identity_middleware(accounts: Accounts, cookies: CookiePolicy, csrf: CsrfTokens) -> web.middleware:
+    """Resolve the session cookie, and make sure every browser has a CSRF token Haven issued before it posts."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Which cookie names this request uses (the socket namespaces read it too).
+        request[SECURE_COOKIES] = cookies.is_secure(request)
         if request.path.startswith(("/static/", "/socket.io/", "/healthz", "/metrics")):
             return await handler(request)
-        token = request.cookies.get(SESSION_COOKIE)
+        token = session_token_of(request)
         # A page polling in the background is not someone at the keyboard: it must not keep a session alive.
         identity = await accounts.get_identity(token, touch=BACKGROUND_HEADER not in request.headers)
         request[IDENTITY] = identity
-        pre = request.cookies.get(CSRF_COOKIE)
+        pre = csrf_cookie_of(request)
         fresh = None
         if identity is not None:
             request[CSRF_TOKEN] = identity.csrf_token
         else:
-            if not pre or len(pre) > 100:
-                fresh = pre = secrets.token_urlsafe(24)
-            request[CSRF_TOKEN] = pre
+            if not csrf.check(pre):
+                # Missing, or not one of ours (a cookie planted with a value someone knows): a new one.
+                fresh = pre = csrf.issue()
+            request[CSRF_TOKEN] = pre or ""
         response = await handler(request)
         if identity is not None and identity.renewed and token and not response.prepared:
             cookies.set_session(request, response, token)
         if fresh is not None and not response.prepared:
-            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="Strict",
-                                secure=cookies.is_secure(request), path="/")
+            cookies.set_csrf(request, response, fresh)
         return response
 
     return middleware

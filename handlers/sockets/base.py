@@ -6,7 +6,6 @@ import functools
 import logging
 import time
 from collections import deque
-from http.cookies import SimpleCookie
 from typing import Any, Awaitable, Callable
 
 import socketio
@@ -14,7 +13,7 @@ from socketio.exceptions import ConnectionRefusedError as Refused
 
 from bot.accounts import Accounts, Identity, session_key
 from bot.errors import HavenError, Invalid, TooMany
-from handlers.common import SESSION_COOKIE
+from handlers.common import session_token_of
 from handlers.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -25,16 +24,9 @@ ACTIVITY_EVERY_S = 60.0
 
 
 def session_token(environ: dict[str, Any]) -> str | None:
-    raw = environ.get("HTTP_COOKIE", "")
-    if not raw:
-        return None
-    cookie: SimpleCookie = SimpleCookie()
-    try:
-        cookie.load(raw)
-    except Exception:
-        return None
-    morsel = cookie.get(SESSION_COOKIE)
-    return morsel.value if morsel else None
+    """The session cookie of the request that opened the socket (its name depends on TLS: handlers.common)."""
+    request = environ.get("aiohttp.request")
+    return session_token_of(request) if request is not None else None
 
 
 def guarded(handler: Handler) -> Handler:

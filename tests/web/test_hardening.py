@@ -213,3 +213,54 @@ async def test_the_api_answers_too_many_bad_keys_with_retry_after(server: Any) -
                 last = (await r.json(), r.headers.get("Retry-After"))
     assert statuses == [401, 401, 401, 429]
     assert last[0]["error"]["code"] == "too_many_bad_keys" and int(last[1]) > 0
+
+
+# The anonymous CSRF token and the __Host- cookies ----------------------------------------------------
+
+async def test_a_planted_csrf_cookie_is_not_taken_as_the_token(server: Any) -> None:
+    """Issue 14: the anonymous token was whatever cookie arrived, so a planted one let a forged post through."""
+    import aiohttp
+
+    base = await server()
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        chosen = "attacker-chosen-token-1234567890"
+        async with http.post(base + "auth/login", json={"username": "someone", "password": "something long"},
+                             headers={"Cookie": f"haven_csrf={chosen}", "X-CSRF-Token": chosen}) as r:
+            assert r.status == 403 and (await r.json())["error"]["code"] == "csrf_failed"
+            issued = next(c for c in r.headers.getall("Set-Cookie") if c.startswith("haven_csrf="))
+        assert chosen not in issued
+        # A token Haven issued still works, from the cookie it set.
+        token = issued.split(";")[0].split("=", 1)[1]
+        async with http.post(base + "auth/login", json={"username": "someone", "password": "something long"},
+                             headers={"Cookie": f"haven_csrf={token}", "X-CSRF-Token": token}) as r:
+            assert r.status == 401 and (await r.json())["error"]["code"] == "bad_credentials"
+
+
+async def test_over_tls_only_host_prefixed_cookies_count(server: Any) -> None:
+    """A cookie without the __Host- prefix can be planted by a subdomain or over plain HTTP: over TLS
+    it is ignored (no session fixation), while plain-HTTP development keeps the plain names."""
+    import aiohttp
+
+    from tests.test_security_matrix import try_connect
+
+    base = await server(trusted_proxies=("127.0.0.1",))
+    tls = {"X-Forwarded-Proto": "https"}
+    kid = await sign_up_child(base)  # over plain HTTP: haven_session
+    try:
+        token = _token(kid)
+        async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+            async with http.get(base + "auth/me", headers={"Cookie": f"haven_session={token}"}) as r:
+                assert (await r.json())["user"]["username"] == kid.username
+            async with http.get(base + "auth/me", headers={"Cookie": f"haven_session={token}", **tls}) as r:
+                assert (await r.json())["user"] is None
+                names = [c.split("=", 1)[0] for c in r.headers.getall("Set-Cookie", [])]
+                assert names == ["__Host-haven_csrf"]
+            async with http.get(base + "auth/me", headers={"Cookie": f"__Host-haven_session={token}", **tls}) as r:
+                assert (await r.json())["user"]["username"] == kid.username
+        origin = base.rstrip("/")
+        assert await try_connect(base, "/chat", {"Cookie": f"__Host-haven_session={token}", "Origin": origin,
+                                                 **tls}) == (True, "")
+        assert await try_connect(base, "/chat", {"Cookie": f"haven_session={token}", "Origin": origin,
+                                                 **tls}) == (False, "not_signed_in")
+    finally:
+        await kid.close()
