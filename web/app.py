@@ -220,7 +220,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     app = web.Application(
         middlewares=[
             forwarded_middleware(settings.trusted_proxies),
-            security_headers_middleware(settings.frame_ancestors),
+            security_headers_middleware(settings.frame_ancestors, settings.allowed_origins, cookies.is_secure),
             errors_middleware(),
             identity_middleware(accounts, cookies, csrf),
             csrf_middleware(settings.allowed_origins, exempt_prefixes=("/socket.io/", "/verify/notify/", "/api/v1/")),

@@ -144,11 +144,22 @@ def csrf_middleware(allowed_origins: tuple[str, ...], exempt_prefixes: tuple[str
     return middleware
 
 
-def security_headers_middleware(frame_ancestors: tuple[str, ...]) -> web.middleware:
+def websocket_sources(origins: tuple[str, ...]) -> str:
+    """ws:// or wss:// for each allowed origin: the socket may go to those hosts only (not any ws: host)."""
+    return " ".join(("wss://" if o.startswith("https://") else "ws://") + o.split("://", 1)[1] for o in origins)
+
+
+# A year: the browser then never tries plain HTTP for this host. Subdomains are left to their own owners.
+HSTS = "max-age=31536000"
+
+
+def security_headers_middleware(frame_ancestors: tuple[str, ...], allowed_origins: tuple[str, ...] = (),
+                                is_tls: Callable[[web.Request], bool] | None = None) -> web.middleware:
     ancestors = " ".join(frame_ancestors)
+    connect = " ".join(part for part in ("'self'", websocket_sources(allowed_origins)) if part)
     base_csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-        "connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'none'; "
         "form-action 'self'"
     )
 
@@ -168,6 +179,8 @@ def security_headers_middleware(frame_ancestors: tuple[str, ...]) -> web.middlew
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.path != "/chat":
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if is_tls is not None and is_tls(request):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if isinstance(response, web.HTTPException) and response.status >= 300:
             raise response
         return response

@@ -264,3 +264,21 @@ async def test_over_tls_only_host_prefixed_cookies_count(server: Any) -> None:
                                                  **tls}) == (False, "not_signed_in")
     finally:
         await kid.close()
+
+
+# CSP connect-src and HSTS -------------------------------------------------------------------------
+
+async def test_sockets_may_connect_only_to_the_allowed_origins_and_tls_gets_hsts(server: Any) -> None:
+    import aiohttp
+
+    base = await server(trusted_proxies=("127.0.0.1",),
+                        allowed_origins=("http://localhost:8080", "https://chat.example.org"))
+    async with aiohttp.ClientSession() as http:
+        async with http.get(base + "chat") as r:
+            csp = r.headers["Content-Security-Policy"]
+            assert "Strict-Transport-Security" not in r.headers
+        async with http.get(base + "chat", headers={"X-Forwarded-Proto": "https"}) as r:
+            assert r.headers["Strict-Transport-Security"] == "max-age=31536000"
+    connect = next(part for part in csp.split("; ") if part.startswith("connect-src"))
+    # Not "ws: wss:" (any host): only where the allowed origins' sockets are.
+    assert connect.split() == ["connect-src", "'self'", "ws://localhost:8080", "wss://chat.example.org"]
