@@ -503,6 +503,26 @@ def cmd_purge(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_risk(settings: Settings, args: argparse.Namespace) -> int:
+    """Conversations as JSON lines in, one triage result a line out (the chat's own scoring)."""
+    from bot.risk.batch import score_lines
+
+    try:
+        handle = sys.stdin if args.file == "-" else open(args.file, encoding="utf-8")
+    except OSError as exc:
+        print(f"error (no_file): cannot read {args.file!r} ({exc.strerror}).", file=sys.stderr)
+        return 2
+    failed = 0
+    with handle:
+        for result in score_lines(handle):
+            if "error" in result:
+                failed += 1
+                print(f"error ({result['error']['code']}) on line {result['line']}: {result['error']['message']}",
+                      file=sys.stderr)
+            print(json.dumps(result, ensure_ascii=False), flush=True)
+    return 1 if failed else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python run.py",
@@ -540,13 +560,16 @@ def build_parser() -> argparse.ArgumentParser:
                            "or add a signed checkpoint of its length and head (audit checkpoint)")
     audit.add_argument("action", choices=["verify", "checkpoint"])
     audit.add_argument("--checkpoints", help="the checkpoint file (default HAVEN_AUDIT_CHECKPOINT_FILE)")
+    risk = sub.add_parser("risk", help="score conversations (JSON lines: {\"id\", \"messages\"}) as the chat does; "
+                          "prints level, score, categories and evidence as JSON lines")
+    risk.add_argument("file", help="a .jsonl file, or - for standard input")
     return parser
 
 
 COMMANDS = {"purge": cmd_purge, "serve": cmd_serve, "migrate": cmd_migrate, "create-user": cmd_create_user, "hash": cmd_hash,
             "create-partner": cmd_create_partner, "revoke-partner": cmd_revoke_partner,
             "export-hashes": cmd_export_hashes, "audit": cmd_audit, "totp-enable": cmd_totp_enable,
-            "retention": cmd_retention, "staff": cmd_staff}
+            "retention": cmd_retention, "risk": cmd_risk, "staff": cmd_staff}
 
 
 def _harden_process() -> None:

@@ -31,6 +31,7 @@ from bot.db import Database
 from bot.events import MessageView
 from bot.models.base import utcnow
 from bot.models.chat import Conversation, Message
+from bot.risk import Reading, advance, resume
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,9 @@ class Appended:
     outcome: Outcome
     seq: int = 0
     view: MessageView | None = None
-    # The message raised the conversation's risk score (staff are told).
+    # The message raised the conversation's risk score (staff are told), and the score it has now.
     risk_raised: bool = False
+    risk_score: int = 0
 
 
 @dataclass
@@ -59,7 +61,8 @@ class _Request:
     child_id: int
     text: str
     client_id: str
-    risk_score: int
+    # The message read by triage before the write (the costly part stays outside the transaction).
+    reading: Reading
     quiet_states: Collection[str]
     done: asyncio.Future[Appended] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -71,6 +74,7 @@ class _Conv:
     closed: bool
     last_seq: int
     risk_score: int
+    risk_state: dict[str, object] | None
     changed: bool = False
 
 
@@ -87,8 +91,8 @@ class MessageAppender:
         self.appended = 0
 
     async def append_child_text(self, conversation_id: int, child_id: int, text: str, client_id: str,
-                                risk_score: int, quiet_states: Collection[str]) -> Appended:
-        request = _Request(conversation_id, child_id, text, client_id, risk_score, quiet_states)
+                                reading: Reading, quiet_states: Collection[str]) -> Appended:
+        request = _Request(conversation_id, child_id, text, client_id, reading, quiet_states)
         self._waiting.append(request)
         if self._drain is None or self._drain.done():
             self._drain = asyncio.create_task(self._drain_all(), name="message-appender")
@@ -125,12 +129,14 @@ class MessageAppender:
         ids = sorted({r.conversation_id for r in batch})
         async with self.db.write() as session:
             query = (select(_CONVERSATIONS.c.id, _CONVERSATIONS.c.child_id, _CONVERSATIONS.c.state,
-                            _CONVERSATIONS.c.closed_at, _CONVERSATIONS.c.last_seq, _CONVERSATIONS.c.risk_score)
+                            _CONVERSATIONS.c.closed_at, _CONVERSATIONS.c.last_seq, _CONVERSATIONS.c.risk_score,
+                            _CONVERSATIONS.c.risk_state)
                      .where(_CONVERSATIONS.c.id.in_(ids)).order_by(_CONVERSATIONS.c.id))
             if not self.db.sqlite:
                 # The same row locks the full path takes, in id order so two processes never deadlock.
                 query = query.with_for_update()
-            convs = {row.id: _Conv(row.child_id, row.state, row.closed_at is not None, row.last_seq, row.risk_score)
+            convs = {row.id: _Conv(row.child_id, row.state, row.closed_at is not None, row.last_seq, row.risk_score,
+                                 row.risk_state)
                      for row in (await session.execute(query))}
             stored_before = {
                 (row.conversation_id, row.client_id): row.seq
@@ -149,8 +155,10 @@ class MessageAppender:
                     update(_CONVERSATIONS)
                     .where(_CONVERSATIONS.c.id == bindparam("conv_id"))
                     .values(last_seq=bindparam("new_last_seq"), risk_score=bindparam("new_risk_score"),
+                            risk_state=bindparam("new_risk_state"),
                             updated_at=bindparam("now"), version=_CONVERSATIONS.c.version + 1),
                     [{"conv_id": conv_id, "new_last_seq": conv.last_seq, "new_risk_score": conv.risk_score,
+                      "new_risk_state": conv.risk_state,
                       "now": now} for conv_id, conv in convs.items() if conv.changed])
         self.batches += 1
         self.appended += len(rows)
@@ -169,13 +177,16 @@ class MessageAppender:
         conv.changed = True
         seq = conv.last_seq
         stored_before[key] = seq  # a resend inside the same batch is a duplicate of this one
-        raised = request.risk_score > conv.risk_score
+        # Risk builds over the conversation: the new message is scored against the state so far.
+        state, risk = advance(resume(conv.risk_state, conv.risk_score), request.reading, index=seq)
+        conv.risk_state = state.as_json()
+        raised = risk.score > conv.risk_score
         if raised:
-            conv.risk_score = request.risk_score
+            conv.risk_score = risk.score
         rows.append({"conversation_id": request.conversation_id, "seq": seq, "sender": "child",
                      "sender_id": request.child_id, "visibility": "all", "kind": "text", "text": request.text,
-                     "meta": {}, "client_id": request.client_id, "risk_score": request.risk_score,
+                     "meta": {}, "client_id": request.client_id, "risk_score": request.reading.score,
                      "created_at": now})
         view = MessageView(conversation_id=request.conversation_id, seq=seq, sender="child", sender_name="You",
-                           text=request.text, at=now, client_id=request.client_id, risk_score=request.risk_score)
-        return Appended(Outcome.STORED, seq=seq, view=view, risk_raised=raised)
+                           text=request.text, at=now, client_id=request.client_id, risk_score=request.reading.score)
+        return Appended(Outcome.STORED, seq=seq, view=view, risk_raised=raised, risk_score=conv.risk_score)

@@ -400,7 +400,8 @@ class Review:
                 await self._reviewable(session, report.id)
                 if report.status == "in_review":
                     return report.status, []
-                again = report.status == "needs_info"
+                # Back after a question (still waiting, or answered and queued again): "looking again".
+                again = report.status == "needs_info" or await _asked(session, report.id)
                 move_ticket(report, "start_review", now)
                 await append(session, actor, "review_start", f"report:{report.reference}", {}, now=now)
                 events = await self.notifier.tell_child(
@@ -594,6 +595,12 @@ async def do_withdraw_in_turn(session: AsyncSession, child_id: int, report_id: i
         return None
     await withdraw(session, report, Actor(child_id, "child"), now)
     return report
+
+
+async def _asked(session: AsyncSession, report_id: int) -> bool:
+    return (await session.scalar(select(ReportDecision.id).where(
+        ReportDecision.report_id == report_id, ReportDecision.outcome == "needs_info",
+        ReportDecision.status == "confirmed").limit(1))) is not None
 
 
 async def _pending(session: AsyncSession, report_id: int) -> ReportDecision | None:

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from sqlalchemy import and_, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.colleagues import Colleague, get_team
 from bot.conversations import STAFF_VISIBLE, append_message, find_by_client_id, get_messages_after, lock_conversation, view_of
 from bot.db import Database
 from bot.errors import Conflict, Invalid, NotFound
@@ -82,19 +83,8 @@ class WaitingChild:
                 "returned": self.returned}
 
 
-@dataclass(frozen=True)
-class CounsellorLoad:
-    user_id: int
-    username: str
-    # offline | away | busy | available: one word per person, so the counts add up to the team.
-    presence: str
-    status: str
-    load: int
-    capacity: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"user_id": self.user_id, "username": self.username, "presence": self.presence,
-                "status": self.status, "load": self.load, "capacity": self.capacity}
+# One row of the dashboard's team table (bot/colleagues.py owns the presence rule and the query).
+CounsellorLoad = Colleague
 
 
 @dataclass(frozen=True)
@@ -409,30 +399,7 @@ class Supervision:
                 for a, conv, name, role in rows]
 
     async def _counsellors(self, session: AsyncSession) -> list[CounsellorLoad]:
-        load = (select(Assignment.counsellor_id, func.count().label("n"))
-                .where(Assignment.ended_at.is_(None)).group_by(Assignment.counsellor_id).subquery())
-        rows = (await session.execute(
-            select(User.id, User.username, CounsellorProfile, func.coalesce(load.c.n, 0))
-            .outerjoin(CounsellorProfile, CounsellorProfile.user_id == User.id)
-            .outerjoin(load, load.c.counsellor_id == User.id)
-            .where(User.role == "counsellor", User.disabled.is_(False))
-            .order_by(User.username_key)
-        )).all()
-        team = []
-        for user_id, username, profile, held in rows:
-            status = profile.status if profile else "away"
-            capacity = (profile.capacity if profile else None) or self.config.default_capacity
-            online = profile is not None and profile.sockets > 0
-            if not online:
-                presence = "offline"
-            elif status == "away":
-                presence = "away"
-            elif status == "busy" or held >= capacity:
-                presence = "busy"
-            else:
-                presence = "available"
-            team.append(CounsellorLoad(user_id, username, presence, status, int(held), capacity))
-        return team
+        return await get_team(session, self.config.default_capacity)
 
     async def _alerts(self, session: AsyncSession, now: datetime) -> list[SafeguardingFlag]:
         rows = (await session.execute(

@@ -8,6 +8,7 @@ fired, the model removed, and the new state written back to the row in the calle
     submitted -> in_review -> actioned -> hashes_published
                           -> not_actioned
                           -> needs_info -> in_review
+                                        -> submitted  (the child answered: back in the queue)
     submitted | in_review | needs_info -> withdrawn
     not_actioned | hashes_published | withdrawn -> closed     (once the images are purged)
 
@@ -30,7 +31,7 @@ from transitions import Machine, MachineError
 
 from bot.conversations import append_message, get_open_conversation, lock_conversation, view_of
 from bot.errors import Conflict, NotFound
-from bot.events import Event, MessageEvent
+from bot.events import Event, MessageEvent, StateEvent
 from bot.models.chat import Conversation
 from bot.models.reports import Report, ReportImage
 
@@ -44,6 +45,7 @@ TICKET_TRANSITIONS: tuple[dict[str, Any], ...] = (
     {"trigger": "publish", "source": "actioned", "dest": "hashes_published"},
     {"trigger": "not_action", "source": "in_review", "dest": "not_actioned"},
     {"trigger": "ask_info", "source": "in_review", "dest": "needs_info"},
+    {"trigger": "answer", "source": "needs_info", "dest": "submitted"},
     {"trigger": "withdraw", "source": ["submitted", "in_review", "needs_info"], "dest": "withdrawn"},
     {"trigger": "close", "source": ["not_actioned", "hashes_published", "withdrawn"], "dest": "closed"},
 )
@@ -161,13 +163,17 @@ class News:
 
 # Turns News into the words the bot says. Supplied by the dialogs (they own every word the bot says).
 Words = Callable[[str, Mapping[str, Any]], str]
+# What the chat offers once the child has heard the news (no "withdraw" after a decision, "answer" after a
+# question): the dialogs note the news in the conversation's context and return its new options, or None.
+AfterNews = Callable[[Conversation, str, Mapping[str, Any]], "tuple[dict[str, str], ...] | None"]
 
 
 class Notifier:
     """Posts ticket news into the child's chat inside the caller's write transaction."""
 
-    def __init__(self, words: Words) -> None:
+    def __init__(self, words: Words, after: AfterNews | None = None) -> None:
         self.words = words
+        self.after = after
 
     async def tell_child(self, session: AsyncSession, report: Report, conv: Conversation | None, news: News,
                          now: datetime) -> list[Event]:
@@ -179,5 +185,10 @@ class Notifier:
             await session.flush()
         message = append_message(session, conv, sender="bot", text=text, now=now,
                                  meta={"ticket": news.kind, "report": report.reference})
+        events: list[Event] = [MessageEvent(message=view_of(message), child_id=report.child_id)]
+        options = self.after(conv, news.kind, {"report_id": report.id, "reference": report.reference or "",
+                                               **news.facts}) if self.after else None
         await session.flush()
-        return [MessageEvent(message=view_of(message), child_id=report.child_id)]
+        if options is not None:
+            events.append(StateEvent(conv.id, conv.child_id, conv.state, options))
+        return events

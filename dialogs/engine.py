@@ -6,7 +6,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,7 +28,7 @@ from bot.events import Event, EventSink, MessageEvent, MessageView, ReceiptEvent
 from bot.hours import Hours
 from bot.models.base import utcnow
 from bot.models.chat import Conversation
-from bot.risk import HIGH, MEDIUM, assess
+from bot.risk import HIGH, MEDIUM, advance, read, resume
 from dialogs.intents import match_intent
 from dialogs.words import LINKS, SAY, option_list
 
@@ -90,6 +90,8 @@ class Turn:
     services: Any = None
     views: list[MessageView] = field(default_factory=list)
     staff_events: list[StaffEvent] = field(default_factory=list)
+    # What the child typed in this step, for a state that takes the text itself (DialogDefinition.text_states).
+    child_text: str | None = None
     options_override: tuple[dict[str, str], ...] | None = None
 
     def say(self, key: str, *, options: Sequence[str] = (), links: Sequence[str] = (), **fmt: Any) -> None:
@@ -134,6 +136,8 @@ class DialogDefinition:
     options: Callable[[Conversation], tuple[str, ...]]
     # States where the bot does not answer free text (a counsellor is talking).
     quiet_states: frozenset[str] = frozenset()
+    # States where free text is the child's answer itself, firing this trigger instead of being read for intents.
+    text_states: Mapping[str, str] = field(default_factory=dict)
     # Triggers a child may fire by button or intent from any state.
     closed_states: frozenset[str] = frozenset({"closed"})
 
@@ -215,9 +219,9 @@ class DialogEngine:
         """
         if text is not None and self._quiet.get(conversation_id, True) and self.definition.quiet_states:
             # Text to a counsellor, the busiest write: stored in a shared transaction when it is the plain case.
-            assessment = assess(text)
+            reading = read(text)
             appended = await self.appender.append_child_text(
-                conversation_id, child_id, text, client_id, assessment.score, self.definition.quiet_states)
+                conversation_id, child_id, text, client_id, reading, self.definition.quiet_states)
             if appended.outcome is Outcome.NOT_HERE:
                 self._quiet[conversation_id] = False
             if appended.outcome is Outcome.DUPLICATE:
@@ -226,7 +230,7 @@ class DialogEngine:
                 assert appended.view is not None
                 events: list[Event] = [MessageEvent(message=appended.view, child_id=child_id, origin=origin)]
                 if appended.risk_raised:
-                    events.append(StaffEvent("risk", {"risk_score": assessment.score}, conversation_id=conversation_id))
+                    events.append(StaffEvent("risk", {"risk_score": appended.risk_score}, conversation_id=conversation_id))
                 await self.sink.publish(events)
                 return Ack(seq=appended.seq, client_id=client_id)
         for attempt in range(4):
@@ -255,6 +259,8 @@ class DialogEngine:
         # fewer hops while holding the write lock): the unique index refuses a second copy when the message is
         # flushed, before the dialog runs, and child_input answers with the first copy's seq. Refusals that
         # would hide a resend (the chat closed, the button moved on) look for the first copy first.
+        # Triage reads the text before the write: the costly part of scoring never holds the lock.
+        reading = read(text) if option is None and text is not None else None
         async with self.db.write() as session:
             conv = await lock_conversation(session, conversation_id, child_id=child_id)
             if conv.closed_at is not None or conv.state in self.definition.closed_states:
@@ -277,16 +283,21 @@ class DialogEngine:
                 trigger: str | None = option
                 risk_score = 0
             else:
-                assert text is not None
-                assessment = assess(text)
-                risk_score = assessment.score
+                assert text is not None and reading is not None
                 message = append_message(session, conv, sender="child", sender_id=child_id, text=text,
-                                         client_id=client_id, risk_score=risk_score, now=now)
+                                         client_id=client_id, risk_score=reading.score, now=now)
                 turn.record(message)
-                if risk_score > conv.risk_score:
-                    conv.risk_score = risk_score
-                    turn.staff_events.append(StaffEvent("risk", {"risk_score": risk_score}, conversation_id=conv.id))
-                trigger = match_intent(text)
+                # The conversation is scored, not the message: this one builds on what came before.
+                state, risk = advance(resume(conv.risk_state, conv.risk_score), reading, index=message.seq)
+                conv.risk_state = state.as_json()
+                raised = risk.score > conv.risk_score
+                # The bot answers the risk this message brought: once when it rises, or when it says it again.
+                risk_score = risk.score if raised or reading.score >= MEDIUM else 0
+                if raised:
+                    conv.risk_score = risk.score
+                    turn.staff_events.append(StaffEvent("risk", {"risk_score": risk.score}, conversation_id=conv.id))
+                turn.child_text = text
+                trigger = self.definition.text_states.get(conv.state) or match_intent(text)
             seq = message.seq
             # Sends the INSERT now, so a resent client_id fails here, before the dialog acts on it.
             await session.flush()

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from bot.models.chat import Conversation
 from dialogs import counselling, reporting, verifying
 from dialogs.counselling import CounsellingSteps
 from dialogs.engine import DialogDefinition
 from dialogs.reporting import ReportingSteps
+from dialogs.words import option_list
 from dialogs.verifying import VerifyingSteps
 
 STATES = ("welcome", "menu", "advice", *counselling.STATES, *reporting.STATES, *verifying.STATES, "closed")
@@ -46,7 +49,14 @@ def options_in(state: str) -> tuple[str, ...]:
 
 
 def state_options(conv: Conversation) -> tuple[str, ...]:
-    return options_in(conv.state)
+    return reporting.offered(conv, options_in(conv.state))
+
+
+def after_ticket_news(conv: Conversation, kind: str, facts: Mapping[str, Any]) -> tuple[dict[str, str], ...] | None:
+    """For bot.tickets.Notifier: the chat's options once the child has heard the news (None: unchanged)."""
+    if not reporting.note_ticket_news(conv, kind, facts):
+        return None
+    return option_list(state_options(conv))
 
 
 class ChildDialog(CounsellingSteps, ReportingSteps, VerifyingSteps):
@@ -93,4 +103,5 @@ MAIN_DIALOG = DialogDefinition(
     start_trigger="start",
     options=state_options,
     quiet_states=frozenset({"with_counsellor"}),
+    text_states=reporting.TEXT_STATES,
 )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from bot.inquiries import do_answer_in_turn
+from bot.models.chat import Conversation
 from bot.review import do_withdraw_in_turn, get_withdrawable
 from dialogs.engine import DialogModel
 from dialogs.words import SAY
@@ -14,8 +16,16 @@ STATES = (
     "report_confirm",
     "report_submitted",
     "report_withdraw_confirm",
+    "report_answer",
     "adult_signpost",
 )
+
+# Where the child can be when our team's question arrives and still answer it with one tap.
+ANSWERABLE = ("report_submitted", "menu", "advice")
+# In these states whatever the child types is taken as it is (their answer), not read for a request.
+TEXT_STATES = {"report_answer": "answer"}
+# Ticket news that means a decision has been made: the report can no longer be withdrawn.
+DECIDED_NEWS = ("actioned", "not_actioned", "withdrawn")
 
 TRANSITIONS: tuple[dict[str, object], ...] = (
     {"trigger": "age_under_13", "source": "report_age", "dest": "report_upload", "before": "set_age_band"},
@@ -41,6 +51,12 @@ TRANSITIONS: tuple[dict[str, object], ...] = (
      "before": "withdraw_report"},
     {"trigger": "report_withdraw_no", "source": "report_withdraw_confirm", "dest": "report_submitted",
      "after": "say_report_kept"},
+    # Our team asked for more information (ticket news): the child answers in the chat.
+    {"trigger": "report_answer", "source": list(ANSWERABLE), "dest": "report_answer", "conditions": "has_question"},
+    {"trigger": "report_answer", "source": list(ANSWERABLE), "dest": None, "after": "say_no_question"},
+    {"trigger": "answer", "source": "report_answer", "dest": "report_submitted", "before": "store_answer"},
+    {"trigger": "report_answer_cancel", "source": "report_answer", "dest": "report_submitted",
+     "after": "say_answer_later"},
 )
 
 
@@ -57,9 +73,40 @@ def options_in(state: str) -> tuple[str, ...] | None:
         return ("menu", "talk", "report_withdraw", "leave")
     if state == "report_withdraw_confirm":
         return ("report_withdraw_yes", "report_withdraw_no")
+    if state == "report_answer":
+        return ("report_answer_cancel", "talk")
     if state in STATES:
         return ("talk", "menu")
     return None
+
+
+def offered(conv: Conversation, ids: tuple[str, ...]) -> tuple[str, ...]:
+    """A state's options, less what no longer makes sense and plus what the ticket news made possible."""
+    context = conv.context or {}
+    shown = list(ids)
+    # Known only from the news the chat has heard; without that record, offer it (the step says "too late").
+    if "report_withdraw" in shown and context.get("reports_open") == []:
+        shown.remove("report_withdraw")
+    if context.get("report_question") and conv.state in ANSWERABLE and "report_answer" not in shown:
+        shown.insert(0, "report_answer")
+    return tuple(shown)
+
+
+def note_ticket_news(conv: Conversation, kind: str, facts: Mapping[str, Any]) -> bool:
+    """Remember in the chat what ticket news changes about its options. True when something changed."""
+    context = dict(conv.context or {})
+    reference = facts.get("reference")
+    question = context.get("report_question") or {}
+    if kind in DECIDED_NEWS:
+        context["reports_open"] = [r for r in context.get("reports_open", []) if r != reference]
+        if question.get("id") == facts.get("report_id"):
+            context.pop("report_question", None)
+    elif kind == "needs_info":
+        context["report_question"] = {"id": facts.get("report_id"), "reference": reference}
+    else:
+        return False
+    conv.context = context
+    return True
 
 
 def _images(count: int) -> str:
@@ -137,6 +184,9 @@ class ReportingSteps(DialogModel):
 
     async def submit_report(self) -> None:
         report, count = await self.reports.do_submit(self.turn.session, self.conv, self.turn.now)
+        context = dict(self.conv.context or {})
+        context["reports_open"] = [*context.get("reports_open", []), report.reference]
+        self.conv.context = context
         self.turn.say("report_submitted", reference=report.reference, images=_images(count),
                       options=options_in("report_submitted") or ())
 
@@ -173,6 +223,7 @@ class ReportingSteps(DialogModel):
         if report is None:
             self.turn.say("report_withdraw_too_late")
         else:
+            note_ticket_news(self.conv, "withdrawn", {"report_id": report.id, "reference": report.reference})
             self.turn.say("ticket_withdrawn", reference=report.reference)
 
     def say_report_kept(self) -> None:
@@ -181,3 +232,30 @@ class ReportingSteps(DialogModel):
         context.pop("withdraw_reference", None)
         self.conv.context = context
         self.turn.say("report_withdraw_kept", options=options_in("report_submitted") or ())
+
+    # Answering our team's question -------------------------------------------------------------
+
+    def has_question(self) -> bool:
+        return bool((self.conv.context or {}).get("report_question"))
+
+    def say_no_question(self) -> None:
+        self.turn.say("report_answer_none", options=options_in(self.state) or ("menu", "talk"))
+
+    def on_enter_report_answer(self) -> None:
+        self.turn.say("report_answer_ask", options=options_in("report_answer") or ())
+
+    async def store_answer(self) -> None:
+        context = dict(self.conv.context or {})
+        question = context.pop("report_question", None) or {}
+        self.conv.context = context
+        report = None
+        if isinstance(question.get("id"), int) and self.turn.child_text:
+            report = await do_answer_in_turn(self.turn.session, self.conv.child_id, question["id"],
+                                             self.turn.child_text, self.turn.now)
+        if report is None:
+            self.turn.say("report_answer_none")
+        else:
+            self.turn.say("report_answer_thanks", reference=report.reference)
+
+    def say_answer_later(self) -> None:
+        self.turn.say("report_answer_later", options=options_in("report_submitted") or ())

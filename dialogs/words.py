@@ -28,6 +28,8 @@ OPTIONS: dict[str, str] = {
     "report_withdraw": "Withdraw my report",
     "report_withdraw_yes": "Yes, withdraw it",
     "report_withdraw_no": "No, keep it",
+    "report_answer": "Answer our team",
+    "report_answer_cancel": "Not now",
 }
 
 LINKS = {
@@ -44,7 +46,9 @@ LINKS = {
 SAY: dict[str, str] = {
     "welcome": (
         "Hi, I'm Haven's chat bot. You're safe here. You don't have to give your real name. "
-        "You can leave at any time with the Quick exit button."
+        "If you need to leave fast, tap Quick exit or press the Shift key three times. That closes the chat "
+        "and signs you out on this phone or computer, so nobody else can read it. Your chat is kept safe "
+        "and comes back when you sign in again."
     ),
     "menu": "What would you like to do? Tap a button or type what you need.",
     "menu_again": "Is there anything else I can help with?",
@@ -193,35 +197,45 @@ SAY: dict[str, str] = {
     ),
     "ticket_in_review_again": "Our team is looking at your report {reference} again.",
     "ticket_actioned": (
-        "Good news about your report {reference}: our team has checked it, made digital fingerprints of "
-        "{images} and shared them with websites and apps, so they can find copies and take them down. "
-        "Nobody there sees your pictures. You did the right thing by reporting."
+        "Your report {reference} has been checked. We've made digital fingerprints of {images} and shared them "
+        "with websites and apps, so they can find copies and take them down. Nobody there sees your pictures. "
+        "You did the right thing by reporting."
     ),
     "ticket_actioned_some": (
-        "Good news about your report {reference}: our team has checked it, made digital fingerprints of "
-        "{images} and shared them with websites and apps, so they can find copies and take them down. "
-        "Nobody there sees your pictures. We couldn't do the same for {others}, because they aren't images "
-        "we're able to ask websites to remove. You did the right thing by reporting."
+        "Your report {reference} has been checked. We've made digital fingerprints of {images} and shared them "
+        "with websites and apps, so they can find copies and take them down. Nobody there sees your pictures. "
+        "We couldn't do the same for {others}: we can only ask websites to remove nude or sexual pictures of "
+        "someone under 18. If it still worries you, you can talk to someone here."
     ),
     "ticket_not_actioned": (
-        "Our team has checked your report {reference}. We're sorry, but we can't ask websites to remove these "
-        "images. {reason} This isn't your fault, and you did the right thing by asking. If you're worried, you "
-        "can talk to someone."
+        "Our team has carefully checked your report {reference}. We can't ask websites to remove these images, "
+        "because {reason} This isn't your fault, and you did the right thing by asking. If you're still "
+        "worried, you can talk to someone here, or call Childline free on 0800 1111."
     ),
-    "ticket_reason_not_indecent": "They don't show nudity or anything sexual, so they aren't images we can remove.",
+    "ticket_reason_not_indecent": "they don't show nudity or anything sexual.",
     "ticket_reason_not_a_child": (
-        "We couldn't be sure the person in them is under 18, and we can only remove images of under-18s."
+        "we couldn't be sure the person in them is under 18, and we can only remove pictures of under-18s."
     ),
-    "ticket_reason_cannot_tell": "They weren't clear enough for us to be sure what they show.",
-    "ticket_reason_other": "They aren't images we're able to remove.",
+    "ticket_reason_cannot_tell": (
+        "they weren't clear enough for us to be sure what they show. If you have a clearer copy, you can "
+        "send a new report."
+    ),
+    "ticket_reason_other": "they aren't pictures we're able to ask websites to remove.",
     "ticket_needs_info": (
-        "Our team needs a bit more information about your report {reference}. They said: \"{message}\" "
-        "If you'd like help with this, you can talk to someone."
+        "Our team is working on your report {reference} and needs a little more information. They asked: "
+        "\"{message}\" Tap \"Answer our team\" to reply here. Only our team will see your answer."
     ),
+    "report_answer_ask": "Type your answer below and tap Send. Only our team will see it.",
+    "report_answer_thanks": (
+        "Thank you. I've passed your answer to our team with report {reference}. They'll look at it again "
+        "and tell you here what happens."
+    ),
+    "report_answer_none": "There's no question from our team waiting for an answer right now.",
+    "report_answer_later": "OK. You can answer whenever you're ready: tap \"Answer our team\".",
     "ticket_purged": "The images you sent with report {reference} have now been deleted from Haven.",
     "ticket_purged_kept": (
-        "The images you sent with report {reference} have now been deleted from Haven. Their digital "
-        "fingerprints stay on the list, so copies can still be found and taken down."
+        "The images you sent with report {reference} have now been deleted from Haven. Their fingerprints "
+        "stay on the list, so copies can still be found and taken down."
     ),
 }
 

@@ -12,6 +12,10 @@ from handlers.common import Render, identity_of
 VENDOR_FILES = {
     "socket.io.min.js": "socket.io-client/dist/socket.io.min.js",
     "chart.umd.min.js": "chart.js/dist/chart.umd.min.js",
+    # hash-wasm, one algorithm a file, for the picture fingerprint worker (web/static/chat/fingerprint/).
+    "hash-wasm-md5.umd.min.js": "hash-wasm/dist/md5.umd.min.js",
+    "hash-wasm-sha1.umd.min.js": "hash-wasm/dist/sha1.umd.min.js",
+    "hash-wasm-sha256.umd.min.js": "hash-wasm/dist/sha256.umd.min.js",
 }
 
 STAFF_PAGES = {

@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.errors import Invalid
+from bot.inquiries import Inquiries
 from bot.review import Review
 from handlers.common import ok, require
 
@@ -47,8 +48,9 @@ def _id(request: web.Request) -> int:
 class ReviewHandlers:
     """Thin: who is asking (analysts only), parse, call bot.review, shape the reply."""
 
-    def __init__(self, review: Review) -> None:
+    def __init__(self, review: Review, inquiries: Inquiries) -> None:
         self.review = review
+        self.inquiries = inquiries
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/review/api/queue", self.queue)
@@ -65,18 +67,24 @@ class ReviewHandlers:
     async def queue(self, request: web.Request) -> web.Response:
         who = require(request, "analyst")
         items = await self.review.get_queue(who)
+        # Reports whose child answered a question nobody has opened yet: the console tells the analyst.
+        answered = await self.inquiries.get_unseen(who, [item.id for item in items])
         config = self.review.config
-        return ok(reports=[item.as_dict() for item in items], me=who.user_id,
+        return ok(reports=[{**item.as_dict(), "answered": item.id in answered} for item in items], me=who.user_id,
                   break_minutes=config.break_minutes, second_analyst=config.second_analyst)
 
     async def report(self, request: web.Request) -> web.Response:
         who = require(request, "analyst")
         facts = await self.review.access_report(who, _id(request))
-        return ok(report=facts.as_dict(), me=who.user_id)
+        thread = await self.inquiries.access_thread(who, facts.id)
+        return ok(report={**facts.as_dict(), "thread": [item.as_dict() for item in thread]}, me=who.user_id)
 
     async def start(self, request: web.Request) -> web.Response:
         who = require(request, "analyst")
-        return ok(status=await self.review.do_start(who, _id(request)))
+        status = await self.review.do_start(who, _id(request))
+        # Opening the report is when its answers stop being news.
+        new_answers = await self.inquiries.do_mark_seen(who, _id(request))
+        return ok(status=status, new_answers=new_answers)
 
     async def assess(self, request: web.Request) -> web.Response:
         who = require(request, "analyst")

@@ -151,7 +151,7 @@ async def test_report_review_publish_match_tell_and_purge(aiohttp_server, people
 
         # The child's chat shows the outcome, live, then that the images are gone.
         await wait_for(lambda: any("have now been deleted" in t for t in bot_texts(kid)), timeout=10)
-        outcome = next(t for t in bot_texts(kid) if t.startswith(f"Good news about your report {reference}"))
+        outcome = next(t for t in bot_texts(kid) if t.startswith(f"Your report {reference} has been checked"))
         assert "fingerprints of 2 images" in outcome and "couldn't do the same for 1 image" in outcome
         assert any("fingerprints stay on the list" in t for t in bot_texts(kid))
 

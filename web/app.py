@@ -21,6 +21,7 @@ from bot.pdqindex import LivePdqIndex
 from bot.purge import PurgeConfig, Purger, purge_context
 from bot.queue import Counselling, CounsellingConfig
 from bot.reports import ReportService, UploadLimits
+from bot.inquiries import Inquiries
 from bot.review import Review, ReviewConfig
 from bot.retention import DataProtection
 from bot.schema import pending_migrations, upgrade
@@ -29,7 +30,7 @@ from bot.tickets import Notifier
 from bot.verification.service import VerificationService
 from config import Settings
 from dialogs.engine import DialogConfig, DialogEngine
-from dialogs.main import MAIN_DIALOG
+from dialogs.main import MAIN_DIALOG, after_ticket_news
 from dialogs.reporting import ticket_text
 from handlers.api_v1 import ApiV1Handlers, index_refresh_ctx
 from handlers.auth import AuthHandlers, two_factor_context
@@ -207,7 +208,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     services.pdq_index = LivePdqIndex(services.hashlist)
     services.reports.attach_hash_list(services.hashlist, services.pdq_index)
     # Report tickets for analysts, ticket news in the child's chat, and purging images no longer needed.
-    notifier = Notifier(ticket_text)
+    notifier = Notifier(ticket_text, after=after_ticket_news)
     services.purger = Purger(db, sink, notifier, PurgeConfig(
         retention_days=settings.image_retention_days, undecided_alert_days=settings.undecided_alert_days),
         vault=lambda: services.reports.vault)
@@ -263,7 +264,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     PrivacyHandlers(accounts, protection, cookies, on_sign_out=sign_out_sockets).add_routes(app)
     VerifyHandlers(services.verification, render).add_routes(app)
     ApiV1Handlers(services.partners, services.hashlist, services.pdq_index).add_routes(app)
-    ReviewHandlers(services.review).add_routes(app)
+    ReviewHandlers(services.review, Inquiries(db)).add_routes(app)
     SupervisorHandlers(services.supervision).add_routes(app)
 
     sio.register_namespace(ChatNamespace(accounts, metrics, engine, per_minute=settings.messages_per_minute,

@@ -151,6 +151,8 @@ def websocket_sources(origins: tuple[str, ...]) -> str:
 
 # A year: the browser then never tries plain HTTP for this host. Subdomains are left to their own owners.
 HSTS = "max-age=31536000"
+# Web Workers that run WebAssembly; pages and every other script still may not.
+WASM_WORKERS = frozenset({"/static/chat/fingerprint/worker.js"})
 
 
 def security_headers_middleware(frame_ancestors: tuple[str, ...], allowed_origins: tuple[str, ...] = (),
@@ -171,7 +173,11 @@ def security_headers_middleware(frame_ancestors: tuple[str, ...], allowed_origin
             response = exc
         # Only the chat widget may be framed, and only by the configured host sites.
         framing = ancestors if request.path == "/chat" else "'none'"
-        response.headers.setdefault("Content-Security-Policy", f"{base_csp}; frame-ancestors {framing}")
+        csp = base_csp
+        if request.path in WASM_WORKERS:
+            # A worker's own response sets its policy: only it may compile WebAssembly (hash-wasm's MD5).
+            csp = csp.replace("script-src 'self'", "script-src 'self' 'wasm-unsafe-eval'")
+        response.headers.setdefault("Content-Security-Policy", f"{csp}; frame-ancestors {framing}")
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         # same-origin: links out (Childline, CEOP) carry no referrer, while our own forms keep their Origin.
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -21,8 +21,12 @@ class Conversation(Base):
     state: Mapped[str] = mapped_column(String(64))
     version: Mapped[int] = mapped_column(Integer, default=0)
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
-    # Highest risk seen in any of the child's messages, 0-100; the counsellor queue orders by it.
+    # The conversation's risk, 0-100, built across the child's messages (bot/risk); it never falls by itself.
+    # The counsellor queue orders by it.
     risk_score: Mapped[int] = mapped_column(Integer, default=0)
+    # Triage carried from one message to the next (bot.risk.RiskState.as_json): category strengths and
+    # evidence as message seqs and character spans. Never message text.
+    risk_state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     age_band: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Small dialog facts (e.g. which state to return to); never message text.
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

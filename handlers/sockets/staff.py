@@ -17,6 +17,7 @@ from dialogs.engine import DialogEngine
 from dialogs.words import SAY
 from handlers.metrics import Metrics
 from handlers.sockets.base import BaseNamespace, get_int, get_str, guarded, payload
+from handlers.sockets.continuity import ContinuityEvents
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ def sweeper(counselling: Counselling, engine: DialogEngine,
     return every("counsellor sweep", interval, sweep, first_delay=interval)
 
 
-class CounsellorNamespace(BaseNamespace):
+class CounsellorNamespace(ContinuityEvents, BaseNamespace):
     """The console's socket. A counsellor reaches only the chats assigned to them (and the queue)."""
 
     roles = ("counsellor",)
@@ -295,7 +296,7 @@ class DashboardPusher:
         return every("dashboard refresh", self.interval, self.push_local, on_stop=stop_pending)
 
 
-class SupervisorNamespace(BaseNamespace):
+class SupervisorNamespace(ContinuityEvents, BaseNamespace):
     """The dashboard's socket: queue health pushed live, monitoring any live chat without the child knowing,
     whispers to the counsellor, reassigning or taking over chats, and team settings."""
 

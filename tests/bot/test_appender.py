@@ -12,10 +12,12 @@ from bot.events import ListSink, MessageEvent, StaffEvent
 from bot.models.accounts import User
 from bot.models.base import utcnow
 from bot.models.chat import Conversation, Message
+from bot.risk import HIGH, MEDIUM, read
 from dialogs.engine import DialogConfig, DialogEngine
 from dialogs.main import MAIN_DIALOG
 
 QUIET = frozenset({"with_counsellor"})
+CALM = read("hello")
 
 
 async def _chat(db, state: str = "with_counsellor") -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -45,7 +47,7 @@ async def test_messages_arriving_together_share_transactions_and_keep_their_orde
     async def talk(child: int, conv: int) -> list[int]:
         seqs = []
         for n in range(5):
-            result = await appender.append_child_text(conv, child, f"message {n}", f"c{n}", 0, QUIET)
+            result = await appender.append_child_text(conv, child, f"message {n}", f"c{n}", CALM, QUIET)
             assert result.outcome is Outcome.STORED
             seqs.append(result.seq)
         return seqs
@@ -66,9 +68,9 @@ async def test_a_resent_client_id_is_stored_once_in_one_batch_or_across_batches(
     appender = MessageAppender(db)
     child, conv = await _chat(db)
     first, again = await asyncio.gather(
-        appender.append_child_text(conv, child, "hello", "same", 0, QUIET),
-        appender.append_child_text(conv, child, "hello", "same", 0, QUIET))
-    later = await appender.append_child_text(conv, child, "hello", "same", 0, QUIET)
+        appender.append_child_text(conv, child, "hello", "same", CALM, QUIET),
+        appender.append_child_text(conv, child, "hello", "same", CALM, QUIET))
+    later = await appender.append_child_text(conv, child, "hello", "same", CALM, QUIET)
     assert first.outcome is Outcome.STORED and first.seq == 1
     assert (again.outcome, again.seq) == (Outcome.DUPLICATE, 1)
     assert (later.outcome, later.seq) == (Outcome.DUPLICATE, 1)
@@ -85,25 +87,32 @@ async def test_anything_but_the_plain_case_is_left_to_the_full_path(db) -> None:
         assert row is not None
         row.closed_at = utcnow()
     results = await asyncio.gather(
-        appender.append_child_text(bot_chat, child, "hi", "a", 0, QUIET),
-        appender.append_child_text(counsellor_chat, child, "not my chat", "b", 0, QUIET),
-        appender.append_child_text(closed, closed_child, "anyone?", "c", 0, QUIET),
-        appender.append_child_text(999_999, child, "nowhere", "d", 0, QUIET))
+        appender.append_child_text(bot_chat, child, "hi", "a", CALM, QUIET),
+        appender.append_child_text(counsellor_chat, child, "not my chat", "b", CALM, QUIET),
+        appender.append_child_text(closed, closed_child, "anyone?", "c", CALM, QUIET),
+        appender.append_child_text(999_999, child, "nowhere", "d", CALM, QUIET))
     assert [r.outcome for r in results] == [Outcome.NOT_HERE] * 4
     for conv in (bot_chat, counsellor_chat, closed):
         assert await _stored(db, conv) == []
     assert other_child != child
 
 
-async def test_risk_is_raised_once_and_kept(db) -> None:
+async def test_risk_builds_across_messages_and_is_kept(db) -> None:
     appender = MessageAppender(db)
     child, conv = await _chat(db)
-    worried = await appender.append_child_text(conv, child, "text", "a", 40, QUIET)
-    calmer = await appender.append_child_text(conv, child, "text", "b", 10, QUIET)
-    assert worried.risk_raised and not calmer.risk_raised
+    worried = await appender.append_child_text(conv, child, "everything is too much", "a", read("everything is too much"),
+                                               QUIET)
+    calmer = await appender.append_child_text(conv, child, "ok", "b", read("ok"), QUIET)
+    # Tablets said alone are not high; after "everything is too much" they are.
+    means = "i've got a pack of tablets here"
+    urgent = await appender.append_child_text(conv, child, means, "c", read(means), QUIET)
+    assert worried.risk_raised and not calmer.risk_raised and urgent.risk_raised
+    assert MEDIUM <= worried.risk_score < HIGH and calmer.risk_score == worried.risk_score and urgent.risk_score >= HIGH
     async with db.read() as session:
         row = await session.get(Conversation, conv)
-        assert row is not None and row.risk_score == 40
+        assert row is not None and row.risk_score == urgent.risk_score
+        assert row.risk_state is not None and {e[0] for e in row.risk_state["evidence"]} == {1, 3}
+        assert means not in str(row.risk_state) and "too much" not in str(row.risk_state)
 
 
 async def test_engine_takes_the_shared_write_for_text_to_a_counsellor_and_publishes_after_it(db) -> None:

@@ -209,7 +209,7 @@ async def test_not_actioned_needs_info_and_reopening_speak_kindly(db, tmp_path) 
     assert getattr(missing.value, "code", "") == "message_missing"
     await w.review.do_decide(w.ana, report.id, "needs_info", message="Is the person in the photo you?")
     texts = published_to_child(w.sink, w.child.user_id)
-    assert texts[-1].startswith(f"Our team needs a bit more information about your report {report.reference}")
+    assert texts[-1].startswith(f"Our team is working on your report {report.reference} and needs a little more")
     assert '"Is the person in the photo you?"' in texts[-1]
 
     with pytest.raises(Conflict):

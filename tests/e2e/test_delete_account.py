@@ -20,6 +20,11 @@ def test_a_child_deletes_their_account_from_the_widget(site, context, shots) -> 
     register(page, site.base_url, name)
     expect(page.locator("#messages li.message--bot").first).to_be_visible()
 
+    # In the account menu, a thumb's width away from "Sign out".
+    page.click("#account-button")
+    expect(page.locator("#account-menu")).to_be_visible()
+    out, delete = page.locator("#sign-out").bounding_box(), page.locator("#delete-account").bounding_box()
+    assert out and delete and delete["y"] >= out["y"] + out["height"] + 8
     page.click("#delete-account")
     dialog = page.locator("#delete-dialog")
     expect(dialog).to_be_visible()
@@ -28,11 +33,12 @@ def test_a_child_deletes_their_account_from_the_widget(site, context, shots) -> 
     expect(dialog).to_contain_text("What stays:")
     page.screenshot(path=str(shots / "widget-delete-account.png"))
 
-    # Keeping the account closes the dialog and puts focus back on the control.
+    # Keeping the account closes the dialog and puts focus back on the account menu's button.
     page.click("#delete-cancel")
     expect(dialog).to_be_hidden()
-    expect(page.locator("#delete-account")).to_be_focused()
+    expect(page.locator("#account-button")).to_be_focused()
 
+    page.click("#account-button")
     page.click("#delete-account")
     page.fill("#delete-password", "not my password")
     page.click("#delete-confirm")

@@ -32,7 +32,7 @@ def test_an_analyst_reviews_a_report_with_the_keyboard(site, browser, shots) -> 
             {"name": "one.jpg", "mimeType": "image/jpeg", "buffer": make_image(640, 480, seed=31)},
             {"name": "two.jpg", "mimeType": "image/jpeg", "buffer": make_image(480, 640, kind="text", seed=32)},
         ])
-        expect(child.locator('#upload-list li[data-state="done"]')).to_have_count(2)
+        expect(child.locator('#upload-list li[data-state="done"]')).to_have_count(2, timeout=30_000)
         child.click("#upload-done")
         child.click("button.quick-reply[data-option=report_submit]")
         sent = child.locator("#messages li.message--bot", has_text="Your reference is")

@@ -90,7 +90,7 @@ def test_dashboard_shows_a_waiting_child_and_a_live_chat_reads_it_and_whispers(s
 
         # Metrics: one child reached a counsellor so far; the charts are drawn.
         dash.click("#period-form button[type=submit]")
-        expect(dash.locator("#metrics-summary")).to_contain_text("1 reached a counsellor")
+        expect(dash.locator("#metrics-summary")).to_contain_text("1 child reached a counsellor")
         assert dash.evaluate("() => Boolean(window.Chart && window.Chart.getChart('chart-wait'))")
         csv_href = dash.get_attribute("#csv-link", "href")
         assert csv_href.startswith("/supervisor/metrics.csv?from=")

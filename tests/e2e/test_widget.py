@@ -26,6 +26,7 @@ def test_register_sign_out_sign_in_and_errors(site, context, shots) -> None:
     register(page, base, name)
     expect(page.locator("#chat-view")).to_be_visible()
     expect(page.locator("#messages li.message--bot").first).to_contain_text("Haven's chat bot")
+    page.click("#account-button")
     page.click("#sign-out")
     expect(page.locator("#auth-view")).to_be_visible()
 
@@ -39,6 +40,7 @@ def test_register_sign_out_sign_in_and_errors(site, context, shots) -> None:
     page.click("#auth-submit")
     expect(page.locator("#chat-view")).to_be_visible()
     expect(page.locator("#messages li.message--bot").first).to_contain_text("Haven's chat bot")
+    page.click("#account-button")
     page.click("#sign-out")
 
     # Duplicate username and an over-long username each get their own message.

@@ -37,7 +37,7 @@ def test_child_uploads_two_images_confirms_and_sees_the_reference(site, context,
     ])
     items = page.locator("#upload-list li.upload__item")
     expect(items).to_have_count(2)
-    expect(page.locator('#upload-list li[data-state="done"]')).to_have_count(2)
+    expect(page.locator('#upload-list li[data-state="done"]')).to_have_count(2, timeout=30_000)
     for index in range(2):
         expect(items.nth(index).locator("progress")).to_have_attribute("value", "100")
     expect(page.locator("#messages li.message--bot").last).to_contain_text("2 images received")

@@ -162,7 +162,7 @@ async def test_an_analyst_reviews_and_the_child_hears_every_step(server, people,
     assert status == 200 and body["decision"]["status"] == "confirmed", body
 
     await wait_for(lambda: any("have now been deleted" in t for t in bot_texts(kid)))
-    decided = next(t for t in bot_texts(kid) if "Our team has checked your report" in t)
+    decided = next(t for t in bot_texts(kid) if "Our team has carefully checked your report" in t)
     assert reference in decided and "don't show nudity" in decided
     status, body = await get(analyst, f"/review/api/reports/{item['id']}")
     assert body["report"]["status"] == "closed" and not any(i["viewable"] for i in body["report"]["images"])
@@ -310,5 +310,5 @@ async def test_more_information_needed_reaches_the_chat_live(server, people, dat
     assert not any("more information" in t for t in bot_texts(kid))
     status, body = await bob.post(f"/review/api/reports/{item['id']}/confirm")
     assert status == 200 and body["decision"]["status"] == "confirmed"
-    await wait_for(lambda: any('They said: "Is this you in the picture?"' in t for t in bot_texts(kid)))
+    await wait_for(lambda: any('They asked: "Is this you in the picture?"' in t for t in bot_texts(kid)))
     assert (await queue_item(ana, reference))["status"] == "needs_info"

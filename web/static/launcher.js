@@ -35,7 +35,14 @@
   }
   var mode = script.getAttribute("data-haven-mode") || (sameSite() ? "frame" : "window");
 
-  var launcher, panel, frame, closeButton, open = false;
+  var SHIFT_PRESSES = 3;
+  var SHIFT_WINDOW_MS = 1500;
+  // How long the chat gets to sign out and answer before we leave without it.
+  var EXIT_GRACE_MS = 400;
+  var launcher, panel, frame, open = false;
+  var exitUrl = "https://www.google.co.uk/";
+  var leaving = false;
+  var presses = [];
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
@@ -59,12 +66,7 @@
       "aria-label": "Haven chat",
       hidden: "",
     });
-    var bar = el("div", { class: "haven-panel__bar" });
-    bar.appendChild(el("span", { class: "haven-panel__title", "aria-hidden": "true" }, "Haven chat"));
-    closeButton = el("button", { type: "button", id: "haven-close", class: "haven-panel__close", "aria-label": "Close chat" });
-    closeButton.appendChild(el("span", { "aria-hidden": "true" }, "\u00d7"));
-    closeButton.addEventListener("click", closePanel);
-    bar.appendChild(closeButton);
+    // No title bar of our own: the chat's header has the name, Quick exit and its close button.
     frame = el("iframe", {
       id: "haven-frame",
       class: "haven-panel__frame",
@@ -75,7 +77,6 @@
     frame.addEventListener("load", function () {
       tellFrame(open);
     });
-    panel.appendChild(bar);
     panel.appendChild(frame);
     document.body.appendChild(panel);
   }
@@ -114,13 +115,34 @@
     }
   }
 
+  function leaveNow(url) {
+    if (panel && panel.parentNode) panel.parentNode.removeChild(panel);
+    window.location.replace(safeExitUrl(url) || exitUrl);
+  }
+
+  /*
+   * Quick exit from the host page while the panel is open (focus is out here, so the chat cannot hear the
+   * keys). The panel goes at once; the chat is asked to sign out on this device and wipe itself, and says
+   * when it is leaving. If it does not answer quickly (it failed to load), we leave anyway.
+   */
+  function quickExit() {
+    if (leaving) return;
+    leaving = true;
+    if (panel) panel.hidden = true;
+    if (frame && frame.contentWindow) {
+      frame.contentWindow.postMessage({ type: "haven:quick-exit-request" }, origin);
+    }
+    setTimeout(function () { leaveNow(null); }, EXIT_GRACE_MS);
+  }
+
   window.addEventListener("message", function (event) {
     if (event.origin !== origin || !frame || event.source !== frame.contentWindow) return;
     var data = event.data || {};
     if (data.type === "haven:quick-exit") {
-      var url = safeExitUrl(data.url);
-      if (panel) panel.parentNode.removeChild(panel);
-      window.location.replace(url || "https://www.google.co.uk/");
+      leaving = true;
+      leaveNow(data.url);
+    } else if (data.type === "haven:exit-url") {
+      exitUrl = safeExitUrl(data.url) || exitUrl;
     } else if (data.type === "haven:close") {
       closePanel();
     }
@@ -128,7 +150,20 @@
 
   document.addEventListener("keydown", function (event) {
     if (event.key === "Escape" && open) closePanel();
-  });
+    if (!open) return;
+    if (event.key !== "Shift") {
+      presses = [];
+      return;
+    }
+    if (event.repeat) return;
+    var now = Date.now();
+    presses = presses.filter(function (t) { return now - t <= SHIFT_WINDOW_MS; });
+    presses.push(now);
+    if (presses.length >= SHIFT_PRESSES) {
+      presses = [];
+      quickExit();
+    }
+  }, true);
 
   function start() {
     var link = el("link", { rel: "stylesheet", href: cssUrl });

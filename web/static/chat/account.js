@@ -42,11 +42,8 @@ function buildDialog() {
   return { dialog, form, password, error, confirm, cancel };
 }
 
-/** Adds the control next to "Sign out"; `onDeleted` runs once the account is gone. */
-export function initAccountDeletion({ bar, onDeleted }) {
-  const open = el("button", { type: "button", id: "delete-account", class: "button button--link",
-    text: "Delete my account" });
-  bar.append(open);
+/** Wires the account menu's "Delete my account" button; `onDeleted` runs once the account is gone. */
+export function initAccountDeletion({ open, beforeOpen = () => {}, onDeleted }) {
   const ui = buildDialog();
   document.body.append(ui.dialog);
   let pending = false;
@@ -55,10 +52,11 @@ export function initAccountDeletion({ bar, onDeleted }) {
     ui.password.value = "";
     ui.error.textContent = "";
     ui.dialog.close();
-    open.focus();
+    document.getElementById("account-button").focus();
   }
 
   open.addEventListener("click", () => {
+    beforeOpen();
     ui.error.textContent = "";
     ui.dialog.showModal();
     ui.password.focus();

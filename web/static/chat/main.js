@@ -1,8 +1,8 @@
-/** Entry point of the chat widget: wires quick exit, sign-in, the transcript and the socket together. */
+/** Entry point of the chat widget: wires sign-in, the account menu, the transcript and the socket together.
+ * Quick exit is not here: quickexit.js is loaded first and on its own, so it works whatever fails below. */
 
 import { initAccountDeletion } from "./account.js";
 import { initAuth, signOut } from "./auth.js";
-import { initQuickExit } from "./quickexit.js";
 import { Transcript, renderOptions, setBanner } from "./render.js";
 import { ChatClient } from "./socket.js";
 import { UploadPanel } from "./upload.js";
@@ -17,8 +17,12 @@ const body = document.body;
 const ui = {
   authView: $("auth-view"),
   chatView: $("chat-view"),
+  account: $("account"),
+  accountButton: $("account-button"),
+  accountMenu: $("account-menu"),
   signedInName: $("signed-in-name"),
   signOut: $("sign-out"),
+  newMessages: $("new-messages"),
   connection: $("connection-status"),
   queue: $("queue-banner"),
   scroller: $("transcript"),
@@ -30,7 +34,16 @@ const ui = {
   sendError: $("send-error"),
 };
 
-const transcript = new Transcript({ list: ui.messages, scroller: ui.scroller });
+const COMPOSER_MAX_PX = 120;
+
+const transcript = new Transcript({
+  list: ui.messages,
+  scroller: ui.scroller,
+  // The pill shows while something new is further down than the child can see.
+  onUnseenChange(unseen) {
+    ui.newMessages.hidden = !unseen;
+  },
+});
 let stateOptions = null;
 let lastBotOptions = [];
 let conversationState = null;
@@ -38,20 +51,17 @@ let lastReadSent = 0;
 let panelVisible = true;
 let typingHideTimer = null;
 
-/* Quick exit first, so it works even if something below fails. */
-initQuickExit({
-  url: body.dataset.quickExit,
-  button: $("quick-exit"),
-  beforeLeave() {
-    ui.chatView.hidden = true;
-    ui.authView.hidden = true;
-    transcript.clear();
-    ui.quickReplies.replaceChildren();
-    ui.input.value = "";
-    document.getElementById("password").value = "";
-    uploads.show(false);
-    client.stop();
-  },
+/* Quick exit (quickexit.js) asks every part of the page to forget what it holds before it leaves. */
+window.addEventListener("haven:quick-exit", () => {
+  client.stop();
+  uploads.show(false);
+  transcript.clear();
+  ui.quickReplies.replaceChildren();
+  ui.input.value = "";
+  stateOptions = null;
+  lastBotOptions = [];
+  const password = document.getElementById("password");
+  if (password) password.value = "";
 });
 
 const client = new ChatClient(
@@ -64,8 +74,10 @@ const client = new ChatClient(
       }
       conversationState = conversation.state;
       stateOptions = Array.isArray(conversation.options) ? conversation.options : null;
-      uploads.show(conversationState === "report_upload");
+      showStep();
       addMessages(messages);
+      // A whole history at once opens at its newest message, not at the start of the "burst".
+      if (fresh) transcript.scrollToEnd();
       transcript.setReadSeq(conversation.read_seq);
       if (conversationState !== "queue") setBanner(ui.queue, "");
       showOptions();
@@ -77,7 +89,7 @@ const client = new ChatClient(
       if (!state) return;
       conversationState = state.state;
       stateOptions = Array.isArray(state.options) ? state.options : null;
-      uploads.show(conversationState === "report_upload");
+      showStep();
       if (conversationState !== "queue") setBanner(ui.queue, "");
       showOptions();
     },
@@ -139,6 +151,13 @@ const uploads = new UploadPanel({
     choose(option || { id: "upload_done", label: "I've added them all" });
   },
 });
+
+/* The upload step is a sheet of its own: it takes the message box's place (its quick replies stay). */
+function showStep() {
+  const uploading = conversationState === "report_upload";
+  uploads.show(uploading);
+  ui.composer.hidden = uploading;
+}
 
 function addMessages(messages) {
   for (const message of messages) {
@@ -213,7 +232,14 @@ function stopTyping() {
   }
 }
 
+/* The message box grows with what is typed, up to a few lines; then it scrolls inside itself. */
+function fitComposer() {
+  ui.input.style.height = "auto";
+  ui.input.style.height = `${Math.min(ui.input.scrollHeight + 4, COMPOSER_MAX_PX)}px`;
+}
+
 ui.input.addEventListener("input", () => {
+  fitComposer();
   ui.sendError.textContent = "";
   if (!ui.input.value.trim()) {
     stopTyping();
@@ -246,9 +272,46 @@ ui.composer.addEventListener("submit", (event) => {
   stopTyping();
   const entry = client.send("say", { text });
   transcript.addPending(entry.clientId, text);
-  transcript.scrollToEnd();
   ui.input.value = "";
+  fitComposer();
   ui.input.focus();
+});
+
+ui.newMessages.addEventListener("click", () => {
+  transcript.scrollToEnd();
+  ui.input.focus();
+});
+
+/* The on-screen keyboard: size the app to the visual viewport, so the message box is never under it. */
+function fitViewport() {
+  const vv = window.visualViewport;
+  if (!vv) return;
+  document.documentElement.style.setProperty("--app-height", `${Math.round(vv.height)}px`);
+  // iOS pans the whole page up under the keyboard instead; put the header back.
+  if (window.scrollY || document.documentElement.scrollTop) window.scrollTo(0, 0);
+}
+if (window.visualViewport) {
+  window.visualViewport.addEventListener("resize", fitViewport);
+  window.visualViewport.addEventListener("scroll", fitViewport);
+  fitViewport();
+}
+
+/* The account menu: a disclosure button; Escape or a tap elsewhere closes it. */
+function setAccountMenu(open, { focusButton = false } = {}) {
+  ui.accountMenu.hidden = !open;
+  ui.accountButton.setAttribute("aria-expanded", String(open));
+  if (open) ui.signOut.focus();
+  else if (focusButton) ui.accountButton.focus();
+}
+ui.accountButton.addEventListener("click", () => setAccountMenu(ui.accountMenu.hidden));
+ui.accountMenu.addEventListener("keydown", (event) => {
+  if (event.key === "Escape") {
+    event.stopPropagation();
+    setAccountMenu(false, { focusButton: true });
+  }
+});
+document.addEventListener("click", (event) => {
+  if (!ui.accountMenu.hidden && !ui.account.contains(event.target)) setAccountMenu(false);
 });
 
 /* Views. */
@@ -262,6 +325,7 @@ const auth = initAuth({
 function resetChat() {
   client.stop();
   uploads.show(false);
+  ui.composer.hidden = false;
   transcript.clear();
   stateOptions = null;
   lastBotOptions = [];
@@ -280,11 +344,14 @@ function showChat(user) {
   ui.signedInName.textContent = (user && user.username) || "";
   ui.authView.hidden = true;
   ui.chatView.hidden = false;
+  ui.account.hidden = false;
   client.start();
 }
 
 function showAuth(message = "") {
   resetChat();
+  setAccountMenu(false);
+  ui.account.hidden = true;
   ui.chatView.hidden = true;
   ui.authView.hidden = false;
   auth.reset(message);
@@ -293,6 +360,7 @@ function showAuth(message = "") {
 
 ui.signOut.addEventListener("click", async () => {
   ui.signOut.disabled = true;
+  setAccountMenu(false);
   try {
     await signOut();
     showAuth();
@@ -304,7 +372,8 @@ ui.signOut.addEventListener("click", async () => {
 });
 
 initAccountDeletion({
-  bar: ui.signOut.parentElement,
+  open: $("delete-account"),
+  beforeOpen: () => setAccountMenu(false),
   onDeleted: () => showAuth("Your account has been deleted."),
 });
 
@@ -323,7 +392,7 @@ window.addEventListener("message", (event) => {
 
 /* Escape asks the launcher to close the panel (it cannot hear keys pressed inside this frame). */
 document.addEventListener("keydown", (event) => {
-  if (event.key === "Escape" && window.parent !== window) {
+  if (event.key === "Escape" && window.parent !== window && !document.querySelector("dialog[open]")) {
     window.parent.postMessage({ type: "haven:close" }, "*");
   }
 });

@@ -1,6 +1,6 @@
 /** The visible transcript: message bubbles, delivery status, quick replies and banners. Text only via textContent. */
 
-const TIME_FORMAT = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit" });
+const TIME_FORMAT = new Intl.DateTimeFormat("en-GB", { hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
 const SAFE_LINK_PROTOCOLS = new Set(["https:", "http:", "tel:"]);
 const STATUS_LABELS = { sending: "Sending…", sent: "Sent", delivered: "Delivered", read: "Read" };
 
@@ -38,19 +38,94 @@ function formatTime(iso) {
   return Number.isNaN(date.getTime()) ? "" : TIME_FORMAT.format(date);
 }
 
+// How close to the end counts as "at the end" (a line or so of slack).
+const END_SLACK_PX = 48;
+// Messages arriving within this long of each other are one burst (a reply and what follows it).
+const BURST_GAP_MS = 2500;
+// Space kept above the start of a burst that is taller than the view.
+const BURST_MARGIN_PX = 8;
+// A burst that opens with a message this long (an outcome, say) is read from its first line; short ones
+// ("Got it: 2 images received") just follow the newest.
+const LONG_MESSAGE_CHARS = 160;
+
 export class Transcript {
-  constructor({ list, scroller }) {
+  /**
+   * `onUnseenChange(unseen)` hears when there is something new below what the child can see (for the
+   * "new messages" pill), and when there no longer is.
+   */
+  constructor({ list, scroller, onUnseenChange = () => {} }) {
     this.list = list;
     this.scroller = scroller;
+    this.onUnseenChange = onUnseenChange;
     this.bySeq = new Map();
     this.byClientId = new Map();
     this.readSeq = 0;
-    this.stuck = true;
-    // Keep the newest message in view when the panel or the phone keyboard resizes the list.
-    scroller.addEventListener("scroll", () => (this.stuck = this.#nearBottom()), { passive: true });
+    // Whether the view follows new messages. Only the child moving *up* turns it off, and reaching the end
+    // turns it back on: our own moves only ever go down, and the browser clamping the scroll when the view
+    // grows lands on the end, so neither can be mistaken for the child scrolling away.
+    this.following = true;
+    this.unseen = false;
+    this.lastTop = 0;
+    // The first message of the newest burst: when a burst is taller than the view, its start stays in view
+    // (the child reads an outcome from its first line, not from its last).
+    this.burstStart = null;
+    this.lastArrival = 0;
+    scroller.addEventListener("scroll", () => this.#scrolled(), { passive: true });
     if (typeof ResizeObserver === "function") {
-      new ResizeObserver(() => this.stuck && this.scrollToEnd()).observe(scroller);
+      // The view shrinking (keyboard, upload sheet, options) or the list growing keeps the newest in view.
+      const keep = new ResizeObserver(() => this.following && this.#follow());
+      keep.observe(scroller);
+      keep.observe(list);
     }
+  }
+
+  #setUnseen(unseen) {
+    if (unseen === this.unseen) return;
+    this.unseen = unseen;
+    this.onUnseenChange(unseen);
+  }
+
+  #scrolled() {
+    const top = this.scroller.scrollTop;
+    if (this.atEnd()) {
+      this.following = true;
+      this.burstStart = null;
+      this.#setUnseen(false);
+    } else if (top < this.lastTop - 1) {
+      this.following = false;
+    }
+    this.lastTop = top;
+  }
+
+  atEnd() {
+    const s = this.scroller;
+    return s.scrollHeight - s.scrollTop - s.clientHeight <= END_SLACK_PX;
+  }
+
+  /** Where the newest burst starts, in the scroller's content coordinates. */
+  #burstTop() {
+    const node = this.burstStart;
+    if (!node || !node.isConnected) return Infinity;
+    const s = this.scroller;
+    return node.getBoundingClientRect().top - s.getBoundingClientRect().top + s.scrollTop - BURST_MARGIN_PX;
+  }
+
+  /** Show the newest message, or the start of the newest burst if all of it does not fit. Instant on purpose. */
+  #follow() {
+    const s = this.scroller;
+    const end = s.scrollHeight - s.clientHeight;
+    const target = Math.max(0, Math.min(end, this.#burstTop()));
+    if (target > s.scrollTop) s.scrollTop = target;
+    this.lastTop = s.scrollTop;
+    this.#setUnseen(!this.atEnd());
+  }
+
+  #noteArrival(node, text) {
+    const now = Date.now();
+    if (!(this.burstStart && this.burstStart.isConnected) || now - this.lastArrival > BURST_GAP_MS) {
+      this.burstStart = String(text || "").length >= LONG_MESSAGE_CHARS ? node : null;
+    }
+    this.lastArrival = now;
   }
 
   get highestSeq() {
@@ -74,6 +149,10 @@ export class Transcript {
     this.bySeq.clear();
     this.byClientId.clear();
     this.readSeq = 0;
+    this.deliveredSeq = 0;
+    this.following = true;
+    this.burstStart = null;
+    this.#setUnseen(false);
   }
 
   /** Show the child's own message before the server has acknowledged it. */
@@ -81,10 +160,13 @@ export class Transcript {
     const node = this.#build({ sender: "child", text, at: new Date().toISOString(), client_id: clientId });
     node.dataset.clientId = clientId;
     this.#setStatus(node, "sending");
-    const stick = this.#nearBottom();
     this.list.append(node);
     this.byClientId.set(clientId, node);
-    if (stick) this.scrollToEnd();
+    // The child just wrote this: always show it, and what answers it reads on from here.
+    this.burstStart = node;
+    this.lastArrival = Date.now();
+    this.following = true;
+    this.#follow();
   }
 
   removePending(clientId) {
@@ -111,7 +193,6 @@ export class Transcript {
 
   /** Add messages from the server, skipping any seq already shown. Returns the number added. */
   addMessages(messages) {
-    const stick = this.#nearBottom();
     let added = 0;
     for (const message of messages) {
       if (!message || typeof message.seq !== "number" || this.bySeq.has(message.seq)) continue;
@@ -123,10 +204,11 @@ export class Transcript {
       const node = this.#build(message);
       if (message.client_id) this.byClientId.set(message.client_id, node);
       this.#place(node, message.seq);
+      if (!node.nextElementSibling || !node.nextElementSibling.dataset.seq) this.#noteArrival(node, message.text);
       added += 1;
     }
     this.refreshStatuses();
-    if (stick && added) this.scrollToEnd();
+    if (added) this.#arrived();
     return added;
   }
 
@@ -155,14 +237,19 @@ export class Transcript {
     }
   }
 
+  /** Jump to the very end and follow from now on (the pill, a fresh conversation). */
   scrollToEnd() {
-    this.scroller.scrollTop = this.scroller.scrollHeight;
-    this.stuck = true;
+    const s = this.scroller;
+    s.scrollTop = s.scrollHeight;
+    this.lastTop = s.scrollTop;
+    this.following = true;
+    this.burstStart = null;
+    this.#setUnseen(false);
   }
 
-  #nearBottom() {
-    const s = this.scroller;
-    return s.scrollHeight - s.scrollTop - s.clientHeight < 80;
+  #arrived() {
+    if (this.following) this.#follow();
+    else this.#setUnseen(true);
   }
 
   /** Put `node` in seq order; bubbles still waiting for a seq stay at the end. */
@@ -195,9 +282,17 @@ export class Transcript {
     const node = el("li", `message message--${sender}`);
     node.dataset.sender = sender;
 
-    const name = el("p", "message__sender", senderLabel(message));
-    const text = el("p", "message__text", message.text ?? "");
-    node.append(name, text);
+    // One line for who and when (and, for the child's own, how far it got), so short messages stay short.
+    const head = el("p", "message__meta");
+    head.append(el("span", "message__sender", senderLabel(message)), el("span", "message__dot", " · "));
+    const time = el("time", "message__time", formatTime(message.at));
+    if (message.at) time.dateTime = message.at;
+    head.append(time);
+    if (sender === "child") {
+      head.append(el("span", "message__dot", " · "));
+      head.append(el("span", "message__status"));
+    }
+    node.append(head, el("p", "message__text", message.text ?? ""));
 
     if (Array.isArray(message.links) && message.links.length) {
       const links = el("ul", "message__links");
@@ -215,20 +310,15 @@ export class Transcript {
       if (links.childElementCount) node.append(links);
     }
 
-    const meta = el("p", "message__meta");
-    const time = el("time", "message__time", formatTime(message.at));
-    if (message.at) time.dateTime = message.at;
-    meta.append(time);
-    if (sender === "child") {
-      meta.append(el("span", "message__dot", " · "));
-      meta.append(el("span", "message__status"));
-    }
-    node.append(meta);
     return node;
   }
 }
 
-/** Quick-reply buttons: real <button>s, one per option. */
+// Up to this many short options share one row; more become a two-column sheet.
+const ROW_MAX = 3;
+const ROW_LABEL_CHARS = 34;
+
+/** Quick-reply buttons: real <button>s, one per option, in a row when few and short, a sheet when many. */
 export function renderOptions(container, options, onChoose) {
   container.replaceChildren();
   const usable = Array.isArray(options) ? options.filter((o) => o && o.id && o.label) : [];
@@ -239,6 +329,8 @@ export function renderOptions(container, options, onChoose) {
     button.addEventListener("click", () => onChoose(option));
     container.append(button);
   }
+  const letters = usable.reduce((n, o) => n + String(o.label).length, 0);
+  container.dataset.layout = usable.length <= ROW_MAX && letters <= ROW_LABEL_CHARS ? "row" : "sheet";
   container.hidden = usable.length === 0;
 }
 

@@ -62,6 +62,11 @@ export class ChatClient {
       if (!socket.active) this.#retryLater();
     });
 
+    // This browser's session ended (quick exit or sign-out in another tab): lock this tab too, at once.
+    socket.on("signed_out", () => {
+      this.stop();
+      this.handlers.onAuthLost("signed_out");
+    });
     socket.on("message", (message) => {
       if (!this.#ours(message)) return;
       if (message.client_id) this.outbox.delete(message.client_id);

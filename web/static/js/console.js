@@ -1,6 +1,7 @@
-// The counsellor console: status, "Take next", my chats with unread counts, transcript, replies, notes,
-// typing, canned responses, handoffs and the wrap-up form. Everything goes through the /counsellor socket.
-import { connectStaff } from "./staff_socket.js";
+// The counsellor console: status, "Take next", my chats with unread counts, transcript, replies, notes, typing,
+// canned responses, the child's earlier chats, handoffs and the wrap-up form. Everything goes through the
+// /counsellor socket; the words for states and the risk thresholds come from the server (hello's vocabulary).
+import { Vocabulary, caller, clock, connectStaff, dayAndClock, newClientId, plural } from "./common.js";
 import { Transcript } from "./console/transcript.js";
 import { Canned } from "./console/canned.js";
 
@@ -9,51 +10,43 @@ const app = $("console-app");
 const ui = {
   status: $("console-status"), error: $("console-error"), alerts: $("alerts"),
   statusSelect: $("status-select"), capacity: $("capacity"), waiting: $("waiting-count"), takeNext: $("take-next"),
-  chatList: $("chat-list"), noChats: $("no-chats"), panel: $("chat-panel"), title: $("chat-title"),
-  state: $("chat-state"), age: $("chat-age"), risk: $("chat-risk"), presence: $("chat-presence"),
-  typing: $("child-typing"), composer: $("composer"), input: $("reply-input"), note: $("note-button"),
-  wrap: $("wrap-up"), wrapError: $("wrap-error"),
+  chatList: $("chat-list"), noChats: $("no-chats"), panel: $("chat-panel"), facts: $("facts-panel"),
+  title: $("chat-title"), state: $("chat-state"), age: $("chat-age"), risk: $("chat-risk"), presence: $("chat-presence"),
+  typing: $("child-typing"), work: $("chat-work"), composer: $("composer"), input: $("reply-input"),
+  note: $("note-button"), resume: $("resume"), startReport: $("start-report"), handBack: $("hand-back"),
+  transferTo: $("transfer-to"), wrap: $("wrap-up"), wrapError: $("wrap-error"),
+  history: $("history-list"), noHistory: $("no-history"),
 };
 
-const STATE_WORDS = {
-  with_counsellor: "Talking with you", queue: "Waiting in the queue", menu: "With the bot (menu)",
-  advice: "Reading advice", closed: "Left the chat", report_age: "Report: choosing age band",
-  report_verify: "Report: age check", report_verifying: "Report: age check in progress",
-  report_upload: "Report: adding images", report_confirm: "Report: confirming", report_submitted: "Report sent",
-  adult_signpost: "Signposted to adult services",
-};
 const TYPING_IDLE_MS = 2500;
 const IDLE_CHECK_MS = 30_000;
+const PAGE_TITLE = "Counsellor console – Haven";
 
 const socket = connectStaff(app.dataset.namespace, ui.status);
-const transcript = new Transcript($("transcript"));
+const { call, act, fail } = caller(socket, ui.error);
+const vocabulary = new Vocabulary();
+const transcript = new Transcript($("transcript"), vocabulary);
 const canned = new Canned(ui.input, $("canned-hint"));
 const chats = new Map(); // conversation_id -> summary (with unread)
 let current = null; // the open conversation id
+let currentFlags = null;
 let idleMinutes = 30;
+let waiting = 0;
 
-const newClientId = () => `c-${crypto.randomUUID()}`;
-const fail = (error) => { ui.error.textContent = (error && error.message) || "That didn't work. Please try again."; };
+const ageWords = (band) => (band ? band.replaceAll("_", "-") : "not given");
 
-function call(event, data = {}) {
-  return new Promise((resolve) => {
-    socket.timeout(10_000).emit(event, data, (err, reply) => {
-      resolve(err ? { ok: false, error: { code: "timeout", message: "No answer from the server. Please try again." } } : reply);
-    });
-  });
-}
-
-async function act(event, data) {
-  ui.error.textContent = "";
-  const reply = await call(event, data);
-  if (!reply.ok) fail(reply.error);
-  return reply;
-}
-
-/* The chat list --------------------------------------------------------------------------- */
+/* The chat list and the tab title --------------------------------------------------------------- */
 
 function isIdle(chat) {
   return Date.now() - new Date(chat.last_activity_at).getTime() > idleMinutes * 60_000;
+}
+
+function renderTitle() {
+  const unread = [...chats.values()].reduce((n, c) => n + (c.unread || 0), 0);
+  const counts = [];
+  if (unread) counts.push(`${unread} unread`);
+  if (waiting) counts.push(`${waiting} waiting`);
+  document.title = counts.length ? `(${counts.join(", ")}) ${PAGE_TITLE}` : PAGE_TITLE;
 }
 
 function renderList() {
@@ -65,21 +58,22 @@ function renderList() {
     button.className = "chat-item";
     button.dataset.conversation = String(chat.conversation_id);
     if (chat.conversation_id === current) button.setAttribute("aria-current", "true");
-    const parts = [`Chat ${chat.conversation_id}`, STATE_WORDS[chat.state] || chat.state];
-    if (chat.risk_score >= 50) parts.push(`risk ${chat.risk_score}`);
-    if (chat.age_band) parts.push(chat.age_band.replaceAll("_", "-"));
+    const level = vocabulary.riskLevel(chat.risk_score);
+    const parts = [`Chat ${chat.conversation_id}`, vocabulary.stateLabel(chat.state)];
+    if (level) parts.push(`${level} risk (${chat.risk_score})`);
+    if (chat.age_band) parts.push(ageWords(chat.age_band));
     if (chat.unread) parts.push(`${chat.unread} unread`);
     if (chat.closed) parts.push("child left");
     else if (chat.offline) parts.push("child offline");
     else if (isIdle(chat)) parts.push("idle");
     button.textContent = parts.join(" · ");
-    if (chat.risk_score >= 90) button.classList.add("chat-item--urgent");
+    if (level === "high") button.classList.add("chat-item--urgent");
     button.addEventListener("click", () => openChat(chat.conversation_id));
     li.append(button);
     ui.chatList.append(li);
   }
   ui.noChats.hidden = chats.size > 0;
-  document.title = `${[...chats.values()].reduce((n, c) => n + (c.unread || 0), 0) ? "(new) " : ""}Counsellor console – Haven`;
+  renderTitle();
 }
 
 function remember(summary) {
@@ -93,34 +87,88 @@ function forget(conversationId) {
   if (current === conversationId) {
     current = null;
     ui.panel.hidden = true;
+    ui.facts.hidden = true;
   }
   renderList();
 }
 
-/* One chat -------------------------------------------------------------------------------- */
+function setWaiting(count) {
+  waiting = count;
+  ui.waiting.textContent = `${count} waiting`;
+  renderTitle();
+}
 
-function showFacts(chat, flags) {
+/* One chat -------------------------------------------------------------------------------------- */
+
+function showFacts(chat) {
   ui.title.textContent = `Chat ${chat.conversation_id}`;
-  ui.state.textContent = STATE_WORDS[chat.state] || chat.state;
-  ui.age.textContent = chat.age_band ? chat.age_band.replaceAll("_", "-") : "not given";
-  const flagged = flags ? ` (${flags.length} flagged message${flags.length === 1 ? "" : "s"})` : "";
-  ui.risk.textContent = `${chat.risk_score} of 100${flagged}`;
-  ui.risk.className = chat.risk_score >= 90 ? "risk-high" : chat.risk_score >= 50 ? "risk-medium" : "";
+  ui.state.textContent = vocabulary.stateLabel(chat.state);
+  ui.age.textContent = ageWords(chat.age_band);
+  const flags = currentFlags ? ` (${plural(currentFlags.length, "flagged message")})` : "";
+  ui.risk.textContent = `${chat.risk_score} of 100${flags}`;
+  const level = vocabulary.riskLevel(chat.risk_score);
+  ui.risk.className = level ? `risk-${level}` : "";
   ui.presence.textContent = chat.closed ? "The child has left this chat. Please wrap up." : "";
+  // "Take over from the bot" only while the bot has the child (the report flow, say), never mid-conversation.
+  const talking = chat.state === "with_counsellor";
+  ui.resume.hidden = talking || chat.closed;
+  ui.startReport.hidden = !talking;
+  ui.handBack.hidden = !talking;
+}
+
+function historyItem(past) {
+  const li = document.createElement("li");
+  li.className = "history-item";
+  const when = document.createElement("p");
+  const closed = past.closed_at ? ` to ${clock(past.closed_at)}` : "";
+  when.append(Object.assign(document.createElement("strong"), { textContent: `${dayAndClock(past.opened_at)}${closed}` }));
+  const level = vocabulary.riskLevel(past.risk_score);
+  const risk = document.createElement("p");
+  risk.textContent = `Highest risk ${past.risk_score} of 100 · ${plural(past.flagged, "flagged message")}`;
+  if (level || past.flagged) li.classList.add("history-item--risk");
+  li.append(when, risk);
+  if (!past.wrap_ups.length) {
+    li.append(Object.assign(document.createElement("p"), { className: "hint", textContent: "No wrap-up notes." }));
+  }
+  for (const wrap of past.wrap_ups) {
+    const who = document.createElement("p");
+    const topics = wrap.topics.length ? ` · ${wrap.topics.join(", ")}` : "";
+    who.textContent = `${wrap.counsellor} · risk ${wrap.risk_level}${topics}`;
+    if (wrap.safeguarding) who.append(" ", Object.assign(document.createElement("span"), { className: "tag", textContent: "safeguarding" }));
+    li.append(who);
+    if (wrap.notes) li.append(Object.assign(document.createElement("p"), { className: "notes", textContent: wrap.notes }));
+  }
+  return li;
+}
+
+async function loadHistory(conversationId) {
+  const reply = await call("history", { conversation_id: conversationId });
+  if (current !== conversationId) return;
+  ui.history.replaceChildren();
+  const earlier = reply.ok ? reply.chats.filter((c) => !c.current) : [];
+  for (const past of earlier) ui.history.append(historyItem(past));
+  ui.noHistory.textContent = reply.ok ? "This is the child's first chat." : "Earlier chats couldn't be loaded.";
+  ui.noHistory.hidden = earlier.length > 0;
 }
 
 async function openChat(conversationId, detail = null) {
   const reply = detail || await act("open", { conversation_id: conversationId });
   if (!reply.ok) return;
   current = conversationId;
+  currentFlags = reply.risk_flags || [];
   transcript.clear();
+  transcript.setFlags(currentFlags);
   reply.messages.forEach((m) => transcript.add(m));
   remember({ ...reply.chat, unread: 0 });
-  showFacts(chats.get(conversationId), reply.risk_flags);
+  showFacts(chats.get(conversationId));
   ui.panel.hidden = false;
-  ui.wrap.hidden = true;
+  ui.facts.hidden = false;
+  transcript.toEnd();
+  showWrapUp(false);
   ui.typing.hidden = true;
   markRead();
+  loadHistory(conversationId);
+  loadColleagues();
   ui.input.focus();
 }
 
@@ -130,17 +178,28 @@ function markRead() {
   if (seq) call("read", { conversation_id: current, seq });
 }
 
-/* Status and taking chats ----------------------------------------------------------------- */
+/** The next chat to look at: unread first (most unread), then the rest in list order after the open one. */
+function nextChat() {
+  const list = [...chats.values()];
+  if (!list.length) return null;
+  const unread = list.filter((c) => c.unread && c.conversation_id !== current).sort((a, b) => b.unread - a.unread);
+  if (unread.length) return unread[0].conversation_id;
+  const at = list.findIndex((c) => c.conversation_id === current);
+  return list[(at + 1) % list.length].conversation_id;
+}
+
+/* Status and taking chats ----------------------------------------------------------------------- */
 
 async function hello() {
   const reply = await call("hello");
   if (!reply.ok) return fail(reply.error);
+  vocabulary.set(reply.vocabulary);
   idleMinutes = reply.idle_minutes;
   ui.statusSelect.value = reply.me.status;
   ui.statusSelect.disabled = false;
   ui.takeNext.disabled = false;
-  ui.capacity.textContent = `Up to ${reply.me.capacity} chats at once`;
-  ui.waiting.textContent = `${reply.waiting} waiting`;
+  ui.capacity.textContent = `up to ${plural(reply.me.capacity, "chat")}`;
+  setWaiting(reply.waiting);
   canned.set(reply.canned);
   const held = new Set(reply.chats.map((c) => c.conversation_id));
   for (const id of [...chats.keys()]) if (!held.has(id)) forget(id);
@@ -155,14 +214,15 @@ ui.statusSelect.addEventListener("change", async () => {
   if (reply.ok) ui.status.textContent = `You are ${reply.status}.`;
 });
 
-ui.takeNext.addEventListener("click", async () => {
+async function takeNext() {
   ui.takeNext.disabled = true;
   const reply = await act("take_next");
   ui.takeNext.disabled = false;
   if (reply.ok) openChat(reply.chat.conversation_id, reply);
-});
+}
+ui.takeNext.addEventListener("click", takeNext);
 
-/* Writing --------------------------------------------------------------------------------- */
+/* Writing --------------------------------------------------------------------------------------- */
 
 async function submit(note) {
   if (current === null) return;
@@ -173,16 +233,17 @@ async function submit(note) {
   if (reply.ok) {
     ui.input.value = "";
     stopTyping();
+    transcript.toEnd();
   }
 }
 
 ui.composer.addEventListener("submit", (event) => { event.preventDefault(); submit(false); });
 ui.note.addEventListener("click", () => submit(true));
 ui.input.addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey) {
-    event.preventDefault();
-    submit(false);
-  }
+  if (event.key !== "Enter" || event.shiftKey || event.isComposing) return;
+  event.preventDefault();
+  // Ctrl+Enter keeps it private: the mistaken key sends a note, never a note to the child.
+  submit(event.ctrlKey || event.metaKey);
 });
 
 let typingSent = false;
@@ -202,7 +263,20 @@ ui.input.addEventListener("input", () => {
   typingTimer = setTimeout(stopTyping, TYPING_IDLE_MS);
 });
 
-/* Handoffs and wrap-up -------------------------------------------------------------------- */
+/* Shortcuts for the whole page: Alt+N next chat, Alt+T take next. */
+document.addEventListener("keydown", (event) => {
+  if (!event.altKey || event.ctrlKey || event.metaKey) return;
+  if (event.code === "KeyN") {
+    event.preventDefault();
+    const next = nextChat();
+    if (next !== null) openChat(next);
+  } else if (event.code === "KeyT" && !ui.takeNext.disabled) {
+    event.preventDefault();
+    takeNext();
+  }
+});
+
+/* Handoffs and wrap-up -------------------------------------------------------------------------- */
 
 async function endWith(event, data = {}) {
   if (current === null) return null;
@@ -212,27 +286,52 @@ async function endWith(event, data = {}) {
   return reply;
 }
 
+/** The transfer list: counsellors online now, with their load, asked for whenever it is about to be used. */
+async function loadColleagues() {
+  const reply = await call("colleagues");
+  if (!reply.ok) return;
+  const chosen = ui.transferTo.value;
+  ui.transferTo.replaceChildren();
+  for (const c of reply.counsellors) {
+    const option = document.createElement("option");
+    option.value = c.username;
+    option.textContent = `${c.username} (${c.presence}, ${c.load} of ${plural(c.capacity, "chat")})`;
+    ui.transferTo.append(option);
+  }
+  if (!reply.counsellors.length) {
+    ui.transferTo.append(Object.assign(document.createElement("option"), { value: "", textContent: "No counsellor online" }));
+  }
+  if ([...ui.transferTo.options].some((o) => o.value === chosen)) ui.transferTo.value = chosen;
+}
+ui.transferTo.addEventListener("focus", loadColleagues);
+ui.transferTo.addEventListener("pointerdown", loadColleagues);
+
 $("start-report").addEventListener("click", async () => {
   const reply = await endWith("start_report");
   if (reply && reply.ok) ui.status.textContent = "The report flow has started. You'll see each step here.";
 });
-$("resume").addEventListener("click", () => endWith("resume"));
-$("hand-back").addEventListener("click", () => endWith("hand_back"));
+ui.resume.addEventListener("click", () => endWith("resume"));
+ui.handBack.addEventListener("click", () => endWith("hand_back"));
 $("to-queue").addEventListener("click", () => endWith("transfer", { to_queue: true }));
 $("transfer-form").addEventListener("submit", async (event) => {
   event.preventDefault();
-  const to = $("transfer-to").value.trim();
-  if (!to) return fail({ message: "Type the counsellor's username." });
+  const to = ui.transferTo.value;
+  if (!to) return fail({ message: "Nobody else is online to take this chat. You can put it back in the queue." });
   const reply = await endWith("transfer", { to });
   if (reply && reply.ok) ui.status.textContent = `Chat transferred to ${reply.to}.`;
 });
 
-$("end-chat").addEventListener("click", () => {
-  ui.wrap.hidden = false;
+function showWrapUp(open) {
+  ui.wrap.hidden = !open;
+  ui.work.hidden = open;
   ui.wrapError.textContent = "";
+}
+
+$("end-chat").addEventListener("click", () => {
+  showWrapUp(true);
   $("wrap-risk").focus();
 });
-$("wrap-cancel").addEventListener("click", () => { ui.wrap.hidden = true; $("end-chat").focus(); });
+$("wrap-cancel").addEventListener("click", () => { showWrapUp(false); $("end-chat").focus(); });
 ui.wrap.addEventListener("submit", async (event) => {
   event.preventDefault();
   const topics = [...ui.wrap.querySelectorAll("input[name=topic]:checked")].map((box) => box.value);
@@ -251,13 +350,13 @@ ui.wrap.addEventListener("submit", async (event) => {
   }
   const id = current;
   ui.wrap.reset();
-  ui.wrap.hidden = true;
+  showWrapUp(false);
   forget(id);
   ui.status.textContent = "Chat ended and wrap-up saved.";
   ui.takeNext.focus();
 });
 
-/* What the server tells us ---------------------------------------------------------------- */
+/* What the server tells us ---------------------------------------------------------------------- */
 
 socket.on("message", (message) => {
   const chat = chats.get(message.conversation_id);
@@ -311,7 +410,7 @@ socket.on("child_presence", (event) => {
   renderList();
 });
 
-socket.on("queue_summary", (event) => { ui.waiting.textContent = `${event.waiting} waiting`; });
+socket.on("queue_summary", (event) => setWaiting(event.waiting));
 socket.on("canned", (event) => canned.set(event.canned));
 socket.on("assigned", async (event) => {
   const reply = await call("open", { conversation_id: event.conversation_id });

@@ -1,5 +1,6 @@
 // The review console: the queue of waiting reports (oldest first), one report's facts and images, keyboard
 // assessing, decisions (with a second analyst when required), and a reminder to take breaks.
+import { clock, plural } from "./common.js";
 import { getJson, postJson } from "./review/api.js";
 import { BreakReminder } from "./review/breaks.js";
 import { ImageCards, VERDICTS } from "./review/images.js";
@@ -12,7 +13,10 @@ const ui = {
   form: $("decide-form"), reasonField: $("reason-field"), reason: $("decide-reason"),
   messageField: $("message-field"), message: $("decide-message"), decideError: $("decide-error"),
   confirmBox: $("confirm-box"), confirmText: $("confirm-text"), withdraw: $("withdraw"),
+  thread: $("thread"), threadList: $("thread-list"), answers: $("answers-alert"), answersText: $("answers-text"),
+  answersOpen: $("answers-open"),
 };
+const PAGE_TITLE = "Review console – Haven";
 
 const STATUS_WORDS = {
   submitted: "Waiting for review", in_review: "In review", needs_info: "Waiting for more information",
@@ -34,10 +38,24 @@ function fail(error) {
 
 function waited(iso) {
   const minutes = Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60_000));
-  if (minutes < 60) return `${minutes} minute${minutes === 1 ? "" : "s"}`;
+  if (minutes < 60) return plural(minutes, "minute");
   const hours = Math.round(minutes / 60);
-  if (hours < 48) return `${hours} hour${hours === 1 ? "" : "s"}`;
-  return `${Math.round(hours / 24)} days`;
+  if (hours < 48) return plural(hours, "hour");
+  return plural(Math.round(hours / 24), "day");
+}
+
+/* The child answered a question: say so at the top (and in the tab title) until the report is opened. */
+let answeredId = null;
+function showAnswers(reports) {
+  const answered = reports.filter((r) => r.answered);
+  document.title = answered.length ? `(${answered.length} answered) ${PAGE_TITLE}` : PAGE_TITLE;
+  ui.answers.hidden = answered.length === 0;
+  if (!answered.length) return;
+  answeredId = answered[0].id;
+  ui.answersText.textContent = answered.length === 1
+    ? `The child has answered your question on report ${answered[0].reference}.`
+    : `Children have answered your questions on ${plural(answered.length, "report")}: ` +
+      answered.map((r) => r.reference).join(", ") + ".";
 }
 
 /* The queue ---------------------------------------------------------------------------------- */
@@ -57,15 +75,17 @@ async function loadQueue({ background = false } = {}) {
     if (current && current.id === item.id) button.setAttribute("aria-current", "true");
     const band = BAND_WORDS[item.age_band] || "age not given";
     const pending = item.decision_pending ? " · decision waiting for a second analyst" : "";
+    const answered = item.answered ? " · the child answered" : "";
     button.textContent = `${item.reference} · waiting ${waited(item.submitted_at)} · ${band} · ` +
-      `${item.assessed}/${item.images} assessed · ${STATUS_WORDS[item.status] || item.status}${pending}`;
+      `${item.assessed}/${item.images} assessed · ${STATUS_WORDS[item.status] || item.status}${pending}${answered}`;
     button.addEventListener("click", () => openReport(item.id));
     li.append(button);
     ui.queue.append(li);
   }
   ui.empty.hidden = reply.reports.length > 0;
+  showAnswers(reply.reports);
   // Its own element: a queue refresh must not overwrite the confirmation of what the analyst just did.
-  ui.queueCount.textContent = reply.reports.length === 1 ? "1 report is waiting." : `${reply.reports.length} reports are waiting.`;
+  ui.queueCount.textContent = `${plural(reply.reports.length, "report")} ${reply.reports.length === 1 ? "is" : "are"} waiting.`;
 }
 
 /* One report --------------------------------------------------------------------------------- */
@@ -76,11 +96,11 @@ async function openReport(reportId) {
   // A decided report cannot be started again; it can still be looked at.
   if (!started.ok && started.error.code !== "wrong_state") { fail(started.error); return; }
   breaks.start();
-  await showReport(reportId, true);
+  await showReport(reportId, true, (started.ok && started.new_answers) || 0);
   await loadQueue();
 }
 
-async function showReport(reportId, focus) {
+async function showReport(reportId, focus, newAnswers = 0) {
   const reply = await getJson(`/review/api/reports/${reportId}`);
   if (!reply.ok) { fail(reply.error); return; }
   current = reply.report;
@@ -97,6 +117,7 @@ async function showReport(reportId, focus) {
 
   const pending = report.pending;
   const editable = report.status === "in_review" && !pending;
+  showThread(report.thread || [], newAnswers);
   cards.render(report, editable);
   ui.form.hidden = !editable;
   ui.withdraw.hidden = !["submitted", "in_review", "needs_info"].includes(report.status);
@@ -113,6 +134,27 @@ async function showReport(reportId, focus) {
     const first = document.querySelector(".image-card");
     if (first) first.focus();
   }
+}
+
+/** The questions and answers; the last `newAnswers` answers (unopened until now) are marked New. */
+function showThread(thread, newAnswers) {
+  ui.threadList.replaceChildren();
+  const firstNew = thread.filter((item) => item.sender === "child").length - newAnswers;
+  let answer = 0;
+  for (const item of thread) {
+    const isNew = item.sender === "child" && (answer++ >= firstNew || !item.seen);
+    const li = document.createElement("li");
+    li.className = `thread-item thread-item--${item.sender}`;
+    const meta = document.createElement("p");
+    meta.className = "meta";
+    meta.textContent = `${item.sender === "child" ? "The child answered" : "Our team asked"} · ${clock(item.at)}`;
+    if (isNew) meta.append(Object.assign(document.createElement("span"), { className: "tag-new", textContent: "New" }));
+    const text = document.createElement("p");
+    text.textContent = item.text;
+    li.append(meta, text);
+    ui.threadList.append(li);
+  }
+  ui.thread.hidden = thread.length === 0;
 }
 
 async function assess(imageId, verdict) {
@@ -185,6 +227,7 @@ ui.withdraw.addEventListener("click", () => {
   }
 });
 $("refresh").addEventListener("click", () => loadQueue());
+ui.answersOpen.addEventListener("click", () => { if (answeredId !== null) openReport(answeredId); });
 
 /* Keyboard ----------------------------------------------------------------------------------- */
 
@@ -205,4 +248,6 @@ document.addEventListener("keydown", (event) => {
 });
 
 loadQueue();
-setInterval(() => loadQueue({ background: true }), 30_000);
+// Often enough that a child's answer is noticed within a quarter of a minute; a timer, not the analyst,
+// so it does not keep an idle sign-in alive.
+setInterval(() => loadQueue({ background: true }), 15_000);

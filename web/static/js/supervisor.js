@@ -1,11 +1,11 @@
 // The supervisor dashboard: live figures pushed over the /supervisor socket (never polled), reading any live
 // chat without the child being told, whispers to the counsellor, reassigning and taking over chats,
 // metrics with charts and CSV, and team settings.
-import { connectStaff } from "./staff_socket.js";
+import { Vocabulary, caller, clock, connectStaff, dayAndClock, newClientId, plural } from "./common.js";
 import { Transcript } from "./console/transcript.js";
 import { Dashboard } from "./supervisor/dashboard.js";
 import { Metrics } from "./supervisor/metrics.js";
-import { STATE_WORDS, button, el } from "./supervisor/format.js";
+import { button, el } from "./supervisor/format.js";
 
 const $ = (id) => document.getElementById(id);
 const app = $("supervisor-app");
@@ -17,29 +17,14 @@ const ui = {
 const DAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 const socket = connectStaff(app.dataset.namespace, ui.status);
-const transcript = new Transcript($("monitor-transcript"));
+const { call, act, fail } = caller(socket, ui.error);
+const vocabulary = new Vocabulary();
+const transcript = new Transcript($("monitor-transcript"), vocabulary);
 let me = null;
 let watching = null; // the conversation being read
 const held = new Set(); // chats this supervisor has taken over
 
-const newClientId = () => `c-${crypto.randomUUID()}`;
-const fail = (error) => { ui.error.textContent = (error && error.message) || "That didn't work. Please try again."; };
 const tell = (text) => { ui.status.textContent = text; };
-
-function call(event, data = {}) {
-  return new Promise((resolve) => {
-    socket.timeout(10_000).emit(event, data, (err, reply) => {
-      resolve(err ? { ok: false, error: { code: "timeout", message: "No answer from the server. Please try again." } } : reply);
-    });
-  });
-}
-
-async function act(event, data) {
-  ui.error.textContent = "";
-  const reply = await call(event, data);
-  if (!reply.ok) fail(reply.error);
-  return reply;
-}
 
 /* Reading a chat and stepping in ------------------------------------------------------------ */
 
@@ -47,11 +32,13 @@ function showChat(reply) {
   const chat = reply.chat;
   watching = chat.conversation_id;
   ui.title.textContent = `Chat ${chat.conversation_id}`;
-  const where = STATE_WORDS[chat.state] || chat.state;
+  const where = vocabulary.stateLabel(chat.state);
   const who = chat.holder ? `with ${chat.holder}` : chat.waiting ? "waiting in the queue" : "with the bot";
   ui.facts.textContent = `${where} · ${who} · risk ${chat.risk_score} of 100`;
   transcript.clear();
   reply.messages.forEach((m) => transcript.add(m));
+  transcript.toEnd();
+  loadHistory(chat.conversation_id);
   const mine = me && chat.holder_id === me.user_id;
   if (mine) held.add(chat.conversation_id);
   ui.send.hidden = !mine;
@@ -99,7 +86,24 @@ function closeChat() {
   ui.monitor.hidden = true;
 }
 
-const dashboard = new Dashboard({ monitor, takeOver, reassign, capacity });
+/* The child's earlier chats beside the one being read (supervisors may see every child's). */
+async function loadHistory(conversationId) {
+  const list = $("monitor-history");
+  const reply = await call("history", { conversation_id: conversationId });
+  if (watching !== conversationId) return;
+  list.replaceChildren();
+  const earlier = reply.ok ? reply.chats.filter((c) => !c.current) : [];
+  for (const past of earlier) {
+    const closed = past.closed_at ? ` to ${clock(past.closed_at)}` : "";
+    const notes = past.wrap_ups.map((w) => `${w.counsellor}, risk ${w.risk_level}${w.safeguarding ? ", safeguarding" : ""}` +
+      (w.notes ? `: ${w.notes}` : "")).join(" · ");
+    list.append(el("li", `${dayAndClock(past.opened_at)}${closed} · highest risk ${past.risk_score} · ` +
+      `${plural(past.flagged, "flagged message")}${notes ? ` · ${notes}` : ""}`));
+  }
+  $("no-monitor-history").hidden = earlier.length > 0;
+}
+
+const dashboard = new Dashboard({ monitor, takeOver, reassign, capacity }, vocabulary);
 const metrics = new Metrics(fail);
 
 ui.whisper.addEventListener("submit", async (event) => {
@@ -172,6 +176,7 @@ $("canned-form").addEventListener("submit", async (event) => {
 socket.on("connect", async () => {
   const reply = await call("hello");
   if (!reply.ok) return fail(reply.error);
+  vocabulary.set(reply.vocabulary);
   me = reply.me;
   reply.held.forEach((id) => held.add(id));
   dashboard.show(reply.dashboard);

@@ -1,5 +1,6 @@
-// One card per image: a server-made blurred greyscale preview first, the clear image only when asked,
-// facts, "seen before" links, hash-list feedback from partners, and the assessment buttons.
+// One card per image in a grid of small blurred previews: a server-made blurred greyscale preview first, the
+// clear image only when asked. One card is open at a time (the focused one), with its facts, "seen before"
+// links, hash-list feedback from partners and the assessment buttons.
 import { imageUrl } from "./api.js";
 
 export const VERDICTS = [
@@ -46,12 +47,25 @@ export class ImageCards {
     });
   }
 
+  /** Open one card (closing the one open before): it spans the row and shows its controls. */
+  open(card) {
+    for (const other of this.cards) {
+      const opening = other === card;
+      if ((other.dataset.open === "true") !== opening) other.dataset.open = String(opening);
+      other.setAttribute("aria-expanded", String(opening));
+    }
+  }
+
   card(image, index, total, editable) {
     const li = el("li", "image-card");
     li.tabIndex = 0;
     li.dataset.imageId = String(image.id);
+    li.dataset.open = "false";
     const title = `Image ${index + 1} of ${total}`;
     li.setAttribute("aria-label", title);
+    // Focus (keyboard, J/K) or a click opens the card; only one is open at a time.
+    li.addEventListener("focusin", () => this.open(li));
+    li.addEventListener("click", () => this.open(li));
     li.append(el("h3", "", title));
 
     const figure = el("figure", "image-figure");

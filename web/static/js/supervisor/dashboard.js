@@ -1,13 +1,15 @@
 // Draws the pushed dashboard snapshot: figures, the traffic light, waiting children, live chats, the team
 // and safeguarding alerts. Wait times tick every second from the snapshot's timestamps between pushes.
-import { PRESENCE_WORDS, PRIORITY_WORDS, STATE_WORDS, button, clock, duration, el } from "./format.js";
+import { clock } from "../common.js";
+import { PRESENCE_WORDS, PRIORITY_WORDS, button, duration, el } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const HEALTH_WORDS = { green: "Queue health: good", amber: "Queue health: under pressure", red: "Queue health: act now" };
 
 export class Dashboard {
-  constructor(actions) {
+  constructor(actions, vocabulary) {
     this.actions = actions; // { monitor(id), takeOver(id), reassign(id, username), capacity(username, n) }
+    this.vocabulary = vocabulary;
     this.snapshot = null;
     this.offset = 0; // server clock minus ours, so waits shown match the server's
     setInterval(() => this.tick(), 1000);
@@ -122,7 +124,7 @@ export class Dashboard {
       tr.dataset.conversation = String(a.conversation_id);
       if (a.high_risk) tr.className = "row--urgent";
       const chat = el("td", `Chat ${a.conversation_id}`);
-      chat.append(el("span", STATE_WORDS[a.state] || a.state, "sub"));
+      chat.append(el("span", this.vocabulary.stateLabel(a.state), "sub"));
       if (a.idle) chat.append(el("span", "idle", "tag"));
       const since = el("td");
       since.dataset.since = a.started_at;

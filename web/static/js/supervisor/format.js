@@ -1,23 +1,12 @@
-// Small formatting helpers shared by the dashboard's modules: durations, priorities and clock times.
+// Small formatting helpers shared by the dashboard's modules: durations, priorities, presence.
 export const PRIORITY_WORDS = { urgent: "Urgent (high risk)", worrying: "Worrying", standard: "Standard" };
 export const PRESENCE_WORDS = { available: "Available", busy: "Busy", away: "Away", offline: "Offline" };
-export const STATE_WORDS = {
-  with_counsellor: "Talking with a counsellor", queue: "Waiting in the queue", menu: "With the bot (menu)",
-  advice: "Reading advice", closed: "Left the chat", report_age: "Report: choosing age band",
-  report_verify: "Report: age check", report_verifying: "Report: age check in progress",
-  report_upload: "Report: adding images", report_confirm: "Report: confirming", report_submitted: "Report sent",
-};
-
 export function duration(seconds) {
   const s = Math.max(0, Math.round(seconds));
   if (s < 60) return `${s} s`;
   const m = Math.floor(s / 60);
   if (m < 60) return `${m} min ${String(s % 60).padStart(2, "0")} s`;
   return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
-}
-
-export function clock(iso) {
-  return new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
 }
 
 export function el(tag, text, className) {

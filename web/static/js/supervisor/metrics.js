@@ -1,14 +1,12 @@
 // The metrics panel: asks for a period's hourly figures, draws them with Chart.js (loaded as a classic
 // script), mirrors them in a table, and points the CSV link at exactly the same period.
+import { plural, weekdayAndClock } from "../common.js";
 import { duration, el } from "./format.js";
 
 const $ = (id) => document.getElementById(id);
 const minutes = (seconds) => (seconds === null ? null : Math.round((seconds / 60) * 10) / 10);
 
-function hourLabel(iso) {
-  const d = new Date(iso);
-  return d.toLocaleString([], { weekday: "short", hour: "2-digit", minute: "2-digit" });
-}
+const hourLabel = weekdayAndClock;
 
 // datetime-local inputs hold local wall time; the server takes ISO times with a zone.
 function toIso(value) {
@@ -69,9 +67,10 @@ export class Metrics {
     const t = this.data.totals;
     const fmt = (s) => (s === null ? "–" : duration(s));
     $("metrics-summary").textContent =
-      `${t.reached} reached a counsellor (median wait ${fmt(t.wait_median_seconds)}, 90th percentile ` +
-      `${fmt(t.wait_p90_seconds)}) · ${t.handled} chats handled (average ${fmt(t.handling_avg_seconds)}) · ` +
-      `${t.left_unserved} left before being served · ${t.reports_opened} reports opened`;
+      `${plural(t.reached, "child", "children")} reached a counsellor (median wait ${fmt(t.wait_median_seconds)}, ` +
+      `90th percentile ${fmt(t.wait_p90_seconds)}) · ${plural(t.handled, "chat")} handled (average ` +
+      `${fmt(t.handling_avg_seconds)}) · ${t.left_unserved} left before being served · ` +
+      `${plural(t.reports_opened, "report")} opened`;
     this.chart("chart-wait", "line", labels, [
       { label: "Median", data: hours.map((h) => minutes(h.wait_median_seconds)), borderColor: "#2d5bd1", backgroundColor: "#2d5bd1" },
       { label: "90th percentile", data: hours.map((h) => minutes(h.wait_p90_seconds)), borderColor: "#b3261e", backgroundColor: "#b3261e" },
