@@ -128,6 +128,25 @@ def _tune_garbage_collector(app: Any) -> None:
     app.on_startup.append(freeze)
 
 
+def _check_files(settings: Settings) -> str | None:
+    """The data folder's modes and the keys' places; None when the server may start, else why not."""
+    from bot.hardening import HardeningError, check_data_dir, check_key_location
+
+    try:
+        # Development tightens what is too open and says so; production refuses to start.
+        for fixed in check_data_dir(settings.data_path, fix=not settings.production):
+            log.warning("made private: %s", fixed)
+        if settings.production:
+            for path, what in ((settings.effective_master_key_file, "master key"),
+                               (settings.effective_audit_key_file, "audit key")):
+                warning = check_key_location(path, settings.data_path, what)
+                if warning:
+                    log.warning(warning)
+    except HardeningError as exc:
+        return str(exc)
+    return None
+
+
 def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     from aiohttp import web
 
@@ -136,6 +155,10 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
 
     from web.app import MigrationsPending
 
+    problem = _check_files(settings)
+    if problem:
+        print(f"Haven cannot start: {problem}", file=sys.stderr)
+        return 2
     if not settings.production and settings.demo_staff and not settings.database_url and settings.auto_migrate:
         asyncio.run(_migrate(settings))
         made = asyncio.run(_demo_staff(settings))
@@ -167,16 +190,23 @@ def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _new_password(args: argparse.Namespace) -> str | None:
+    """The password from --password-file, or typed twice; None (after saying why) if the two differ."""
+    if args.password_file:
+        return Path(args.password_file).read_text().strip()
+    password = getpass.getpass("Password: ")
+    if password != getpass.getpass("Password again: "):
+        print("The passwords don't match.", file=sys.stderr)
+        return None
+    return password
+
+
 def cmd_create_user(settings: Settings, args: argparse.Namespace) -> int:
     from bot.errors import HavenError
 
-    if args.password_file:
-        password = Path(args.password_file).read_text().strip()
-    else:
-        password = getpass.getpass("Password: ")
-        if password != getpass.getpass("Password again: "):
-            print("The passwords don't match.", file=sys.stderr)
-            return 2
+    password = _new_password(args)
+    if password is None:
+        return 2
     try:
         name = asyncio.run(_create_user(settings, args.role, args.username, password))
     except HavenError as exc:
@@ -198,6 +228,53 @@ def cmd_totp_enable(settings: Settings, args: argparse.Namespace) -> int:
     print("Give them this, once, to add to an authenticator app (Haven cannot show it again):")
     print(f"  key: {secret}")
     print(f"  {uri}")
+    return 0
+
+
+STAFF_DONE = {
+    "disable": "Disabled staff account {name!r}: it cannot sign in, and every session it had has ended.",
+    "enable": "Staff account {name!r} can sign in again.",
+    "reset-password": "Set a new password for {name!r}; every session it had has ended.",
+    "reset-totp": "Forgot the two-factor secret of {name!r}: it sets one up again at its next sign-in "
+                  "(or give it one with totp-enable). Every session it had has ended.",
+    "delete": "Deleted staff account {name!r}: its name and sign-in are gone; what it did stays in the records "
+              "under its id.",
+}
+
+
+async def _staff_action(db, action: str, username: str, password: str | None) -> str:  # type: ignore[no-untyped-def]
+    from bot.accounts import Accounts, Passwords
+
+    accounts = Accounts(db, Passwords())
+    if action == "disable":
+        await accounts.do_disable_staff(username)
+    elif action == "enable":
+        await accounts.do_disable_staff(username, disabled=False)
+    elif action == "reset-password":
+        await accounts.do_reset_password(username, password or "")
+    elif action == "reset-totp":
+        await accounts.do_reset_totp(username)
+    else:
+        await accounts.do_delete_staff(username)
+    return username.strip()
+
+
+def cmd_staff(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.errors import HavenError
+
+    if args.action == "delete" and not args.yes:
+        print(f"This removes {args.username!r}'s name and sign-in for good. Run again with --yes to do it.",
+              file=sys.stderr)
+        return 2
+    password = _new_password(args) if args.action == "reset-password" else None
+    if args.action == "reset-password" and password is None:
+        return 2
+    try:
+        name = asyncio.run(_run_with_db(settings, lambda db: _staff_action(db, args.action, args.username, password)))
+    except HavenError as exc:
+        print(f"error ({exc.code}): {exc.message}", file=sys.stderr)
+        return 2
+    print(STAFF_DONE[args.action].format(name=name))
     return 0
 
 
@@ -254,9 +331,23 @@ async def _run_with_db(settings: Settings, work):  # type: ignore[no-untyped-def
     try:
         if await pending_migrations(engine):
             await upgrade(engine)
-        return await work(Database(engine))
+        db = Database(engine)
+        _attach_audit_key(settings, db)
+        return await work(db)
     finally:
         await engine.dispose()
+
+
+def _attach_audit_key(settings: Settings, db) -> None:  # type: ignore[no-untyped-def]
+    """Commands sign their audit entries (and check the chain) with the server's audit key."""
+    from bot.audit import attach_key
+    from bot.images.vault import load_or_create_key
+
+    path = settings.effective_audit_key_file
+    if settings.production and not path.is_file():
+        raise SystemExit(f"Haven cannot start: the audit key file {path} does not exist")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    attach_key(db, load_or_create_key(path, "audit key"))
 
 
 def cmd_create_partner(settings: Settings, args: argparse.Namespace) -> int:
@@ -326,16 +417,66 @@ def cmd_export_hashes(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+def _read_checkpoints(db, path: Path) -> list:  # type: ignore[no-untyped-def]
+    """Every checkpoint in the file (one JSON object a line); SystemExit naming a line that is not genuine."""
+    from bot.audit import AUDIT_KEY, read_checkpoint
+
+    if not path.is_file():
+        return []
+    points = []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            points.append(read_checkpoint(db.info[AUDIT_KEY], json.loads(line)))
+        except ValueError as exc:
+            raise SystemExit(f"broken: line {number} of {path}: {exc}") from None
+    return points
+
+
+async def _audit_verify(db, path: Path):  # type: ignore[no-untyped-def]
     from bot.audit import AuditLog
 
-    report = asyncio.run(_run_with_db(settings, lambda db: AuditLog(db).verify_chain()))
+    return await AuditLog(db).verify_chain(_read_checkpoints(db, path))
+
+
+async def _audit_checkpoint(db, path: Path):  # type: ignore[no-untyped-def]
+    """Check the chain, then append a signed checkpoint of its count and head to `path`."""
+    import os
+
+    from bot.audit import AUDIT_KEY, AuditLog, sign_checkpoint
+
+    # Checkpointing is the operator vouching for what the log holds now, entries from before the key included.
+    report = await AuditLog(db).verify_chain(_read_checkpoints(db, path), vouch=True)
     if report.ok:
-        # The head hash lets an operator anchor the log elsewhere: cutting entries off the end shows.
-        print(f"ok: {report.count} entries (head {report.head_hash})")
+        line = json.dumps(sign_checkpoint(db.info[AUDIT_KEY], report).as_dict()) + "\n"
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "a") as handle:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+    return report
+
+
+def cmd_audit(settings: Settings, args: argparse.Namespace) -> int:
+    path = Path(args.checkpoints) if args.checkpoints else settings.effective_audit_checkpoint_file
+    work = _audit_checkpoint if args.action == "checkpoint" else _audit_verify
+    report = asyncio.run(_run_with_db(settings, lambda db: work(db, path)))
+    if not report.ok:
+        print(f"broken at entry {report.broken_at}: {report.reason}")
+        return 1
+    older = f"; {report.unkeyed} from before the audit key" if report.unkeyed else ""
+    if args.action == "checkpoint":
+        print(f"ok: {report.count} entries (head {report.head_hash}){older}; checkpoint added to {path}")
         return 0
-    print(f"broken at entry {report.broken_at}: {report.reason}")
-    return 1
+    # The head hash lets an operator anchor the log elsewhere: cutting entries off the end shows.
+    print(f"ok: {report.count} entries (head {report.head_hash}){older}")
+    if report.checkpoints:
+        print(f"matches all {report.checkpoints} checkpoint(s) in {path}")
+    else:
+        print(f"no checkpoint in {path} yet: run `run.py audit checkpoint` regularly, so entries cut off the "
+              "end or a replaced log show")
+    return 0
 
 
 async def _purge(settings: Settings, db):  # type: ignore[no-untyped-def]
@@ -409,9 +550,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "and alert to reports undecided past HAVEN_UNDECIDED_ALERT_DAYS")
     totp = sub.add_parser("totp-enable", help="turn on two-factor sign-in for a staff account; prints its key once")
     totp.add_argument("--username", required=True)
+    staff = sub.add_parser("staff", help="disable, enable, reset the password or two-factor of, or delete a staff "
+                           "account (its sessions end at once)")
+    staff.add_argument("action", choices=list(STAFF_DONE))
+    staff.add_argument("--username", required=True)
+    staff.add_argument("--password-file", help="reset-password: read the new password from this file")
+    staff.add_argument("--yes", action="store_true", help="delete: confirm")
     sub.add_parser("retention", help="remove conversations closed longer ago than HAVEN_CONVERSATION_RETENTION_DAYS")
-    audit = sub.add_parser("audit", help="check the audit log's hash chain (audit verify)")
-    audit.add_argument("action", choices=["verify"])
+    audit = sub.add_parser("audit", help="check the audit log's signed chain against its checkpoints (audit verify), "
+                           "or add a signed checkpoint of its length and head (audit checkpoint)")
+    audit.add_argument("action", choices=["verify", "checkpoint"])
+    audit.add_argument("--checkpoints", help="the checkpoint file (default HAVEN_AUDIT_CHECKPOINT_FILE)")
     risk = sub.add_parser("risk", help="score conversations (JSON lines: {\"id\", \"messages\"}) as the chat does; "
                           "prints level, score, categories and evidence as JSON lines")
     risk.add_argument("file", help="a .jsonl file, or - for standard input")
@@ -421,7 +570,15 @@ def build_parser() -> argparse.ArgumentParser:
 COMMANDS = {"purge": cmd_purge, "serve": cmd_serve, "migrate": cmd_migrate, "create-user": cmd_create_user, "hash": cmd_hash,
             "create-partner": cmd_create_partner, "revoke-partner": cmd_revoke_partner,
             "export-hashes": cmd_export_hashes, "audit": cmd_audit, "totp-enable": cmd_totp_enable,
-            "retention": cmd_retention, "risk": cmd_risk}
+            "retention": cmd_retention, "risk": cmd_risk, "staff": cmd_staff}
+
+
+def _harden_process() -> None:
+    """Every command may hold images, keys or chats in memory, and writes files only its user may read."""
+    from bot.hardening import forbid_core_dumps, private_umask
+
+    forbid_core_dumps()
+    private_umask()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -430,6 +587,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 0
+    _harden_process()
     try:
         settings = load_settings()
     except SettingsError as exc:

@@ -1,9 +1,17 @@
-"""The audit log: who previewed, revealed, assessed, decided, withdrew or purged what, in a hash chain.
+"""The audit log: who previewed, revealed, assessed, decided, withdrew or purged what, in a keyed chain.
 
-Each entry stores the SHA-256 of the entry before it, and its own hash covers every field including
+Each entry stores the hash of the entry before it, and its own hash covers every field including
 that link, so changing, deleting or reordering any entry breaks the chain at that point and
-`verify_chain` names it. Appends are serialized (a PostgreSQL advisory lock held to commit; on SQLite
-the single writer plus the primary key on `seq`), so the chain never forks.
+`verify_chain` names it. The hash is an HMAC-SHA256 under the audit key, a file outside the database
+(`HAVEN_AUDIT_KEY_FILE`): someone who can write the database but not read that file cannot re-chain
+an edit. Cutting entries off the end, or swapping the whole table for an older copy, leaves a valid
+chain, so `run.py audit checkpoint` writes signed checkpoints (count and head) to a file the database
+user cannot write, and `verify_chain` compares the chain with every checkpoint it is given.
+Entries written before the key existed keep their plain SHA-256 (nothing in the table is ever
+rewritten); they are accepted only as the chain's first part, and the first keyed entry (which covers
+their head) anchors them.
+Appends are serialized (a PostgreSQL advisory lock held to commit; on SQLite the single writer plus
+the primary key on `seq`), so the chain never forks.
 
 Known actions: preview, reveal, assess, decide, withdraw, purge, hash_publish, hash_withdraw,
 partner_create, partner_revoke, hashes_export. New ones need no registration; they must match
@@ -13,6 +21,7 @@ ACTION_PATTERN.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import dataclass
@@ -36,6 +45,8 @@ ROLES = ("system", "child", "counsellor", "supervisor", "analyst", "admin", "par
 ORDERED_WRITES_LOCK = 0x4856_4E41_5544  # "HVNAUD"
 _MAX_DETAIL_TEXT = 200
 _RETRIES = 5
+# Where a Database carries the audit key (`db.info`, copied into each of its sessions' `info`).
+AUDIT_KEY = "haven_audit_key"
 
 
 class AuditError(ValueError):
@@ -68,13 +79,38 @@ class AuditRecord:
 
 @dataclass(frozen=True, slots=True)
 class ChainReport:
-    """The outcome of checking the whole chain: ok, or the first entry that breaks it and why."""
+    """The outcome of checking the whole chain: ok, or the first entry that breaks it and why.
+
+    `unkeyed` counts the entries from before the audit key (the chain's first part); `checkpoints`
+    how many signed checkpoints the chain was compared with.
+    """
 
     ok: bool
     count: int
     head_hash: str
     broken_at: int | None = None
     reason: str = ""
+    unkeyed: int = 0
+    checkpoints: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """The chain's length and head at one moment, signed with the audit key."""
+
+    count: int
+    head: str
+    unkeyed: int
+    at: str
+    mac: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"count": self.count, "head": self.head, "unkeyed": self.unkeyed, "at": self.at, "mac": self.mac}
+
+
+def attach_key(db: Database, key: bytes) -> None:
+    """From now on this Database's entries are keyed (the app and the command line do this at start)."""
+    db.info[AUDIT_KEY] = key
 
 
 async def lock_ordered_writes(session: AsyncSession) -> None:
@@ -116,13 +152,52 @@ def _iso(at: datetime) -> str:
 
 def entry_hash(seq: int, at: datetime, actor_id: int | None, actor_role: str, action: str, subject: str,
                details: Mapping[str, Any], prev_hash: str) -> str:
-    """SHA-256 over a canonical JSON encoding (sorted keys, no spaces, UTC time to the microsecond)."""
-    canonical = json.dumps(
+    """SHA-256 over a canonical JSON encoding (sorted keys, no spaces, UTC time to the microsecond).
+
+    Entries from before the audit key; new ones use `entry_mac`.
+    """
+    return hashlib.sha256(_canonical(seq, at, actor_id, actor_role, action, subject, details, prev_hash)).hexdigest()
+
+
+def _canonical(seq: int, at: datetime, actor_id: int | None, actor_role: str, action: str, subject: str,
+               details: Mapping[str, Any], prev_hash: str) -> bytes:
+    return json.dumps(
         {"seq": seq, "at": _iso(at), "actor_id": actor_id, "actor_role": actor_role, "action": action,
          "subject": subject, "details": dict(details), "prev_hash": prev_hash},
         sort_keys=True, separators=(",", ":"), ensure_ascii=True,
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    ).encode()
+
+
+def entry_mac(key: bytes, seq: int, at: datetime, actor_id: int | None, actor_role: str, action: str,
+              subject: str, details: Mapping[str, Any], prev_hash: str) -> str:
+    """HMAC-SHA256 under the audit key over the same canonical encoding as `entry_hash`."""
+    return hmac.new(key, b"entry:" + _canonical(seq, at, actor_id, actor_role, action, subject, details, prev_hash),
+                    hashlib.sha256).hexdigest()
+
+
+def _checkpoint_message(count: int, head: str, unkeyed: int, at: str) -> bytes:
+    return f"checkpoint:{count}:{head}:{unkeyed}:{at}".encode()
+
+
+def sign_checkpoint(key: bytes, report: ChainReport, at: datetime | None = None) -> Checkpoint:
+    when = _iso(at or utcnow())
+    mac = hmac.new(key, _checkpoint_message(report.count, report.head_hash, report.unkeyed, when),
+                   hashlib.sha256).hexdigest()
+    return Checkpoint(report.count, report.head_hash, report.unkeyed, when, mac)
+
+
+def read_checkpoint(key: bytes, raw: Mapping[str, Any]) -> Checkpoint:
+    """A checkpoint from its JSON form; ValueError if it is malformed or its signature does not match."""
+    try:
+        point = Checkpoint(int(raw["count"]), str(raw["head"]), int(raw["unkeyed"]), str(raw["at"]),
+                           str(raw["mac"]))
+    except (KeyError, TypeError, ValueError):
+        raise ValueError("a checkpoint is malformed") from None
+    expected = hmac.new(key, _checkpoint_message(point.count, point.head, point.unkeyed, point.at),
+                        hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(expected, point.mac):
+        raise ValueError(f"the checkpoint of {point.at} is not signed with this audit key")
+    return point
 
 
 def _record(row: AuditEntry) -> AuditRecord:
@@ -145,7 +220,9 @@ async def append(session: AsyncSession, actor: Actor, action: str, subject: str,
     last = (await session.execute(
         select(AuditEntry.seq, AuditEntry.hash).order_by(AuditEntry.seq.desc()).limit(1))).first()
     seq, prev = (last[0] + 1, last[1]) if last else (1, GENESIS)
-    digest = entry_hash(seq, at, actor.id, actor.role, action, subject, clean, prev)
+    key: bytes | None = session.info.get(AUDIT_KEY)
+    digest = (entry_mac(key, seq, at, actor.id, actor.role, action, subject, clean, prev) if key is not None
+              else entry_hash(seq, at, actor.id, actor.role, action, subject, clean, prev))
     row = AuditEntry(seq=seq, at=at, actor_id=actor.id, actor_role=actor.role, action=action,
                      subject=subject, details=clean, prev_hash=prev, hash=digest)
     session.add(row)
@@ -193,22 +270,58 @@ class AuditLog:
                 return
             after = page[-1].seq
 
-    async def verify_chain(self) -> ChainReport:
-        """Walk every entry in seq order; report the first one that is missing, out of place or altered."""
-        expected_seq, prev, count = 1, GENESIS, 0
+    async def verify_chain(self, checkpoints: list[Checkpoint] | None = None, *, vouch: bool = False) -> ChainReport:
+        """Walk every entry in seq order; report the first one that is missing, out of place or altered.
+
+        Entries are checked with the audit key this Database carries. Each checkpoint must still be
+        part of the chain: the entry at its count has its head, with as many unkeyed entries before it.
+        Unkeyed entries need something to vouch for them: a keyed entry after them (its MAC covers
+        their head), or a checkpoint. Otherwise a log rewritten from the first entry without the key
+        would pass. `vouch` is the operator doing so for a log from before the key (`audit checkpoint`).
+        """
+        key: bytes | None = self.db.info.get(AUDIT_KEY)
+        marks = {point.count: point for point in checkpoints or []}
+        expected_seq, prev, count, unkeyed = 1, GENESIS, 0, 0
+
+        def broken(at: int, reason: str) -> ChainReport:
+            return ChainReport(False, count, prev, at, reason, unkeyed)
+
+        def check_mark() -> ChainReport | None:
+            point = marks.get(count)
+            if point is not None and (point.head != prev or point.unkeyed != unkeyed):
+                return broken(count or 1, f"the log no longer matches the checkpoint of {point.at}: entries up to "
+                                          f"{point.count} were replaced")
+            return None
+
+        if (failed := check_mark()) is not None:
+            return failed
         async for entry in self._all():
             if entry.seq != expected_seq:
-                return ChainReport(False, count, prev, expected_seq,
-                                   f"entry {expected_seq} is missing (deleted); the next entry is {entry.seq}")
+                return broken(expected_seq, f"entry {expected_seq} is missing (deleted); the next entry is {entry.seq}")
             if entry.prev_hash != prev:
-                return ChainReport(False, count, prev, entry.seq,
-                                   f"entry {entry.seq} does not follow entry {entry.seq - 1} "
-                                   "(an entry was deleted, reordered or replaced)")
-            digest = entry_hash(entry.seq, entry.at, entry.actor_id, entry.actor_role, entry.action,
-                                entry.subject, entry.details, entry.prev_hash)
-            if digest != entry.hash:
-                return ChainReport(False, count, prev, entry.seq,
-                                   f"entry {entry.seq} was changed after it was written (its hash does not "
-                                   "match its contents)")
+                return broken(entry.seq, f"entry {entry.seq} does not follow entry {entry.seq - 1} "
+                                         "(an entry was deleted, reordered or replaced)")
+            fields = (entry.seq, entry.at, entry.actor_id, entry.actor_role, entry.action, entry.subject,
+                      entry.details, entry.prev_hash)
+            keyed = key is not None and hmac.compare_digest(entry_mac(key, *fields), entry.hash)
+            if not keyed:
+                if not hmac.compare_digest(entry_hash(*fields), entry.hash):
+                    return broken(entry.seq, f"entry {entry.seq} was changed after it was written (its hash does "
+                                             "not match its contents" + ("" if key else ", or it is signed with an "
+                                                                         "audit key this check does not have") + ")")
+                if count > unkeyed:
+                    return broken(entry.seq, f"entry {entry.seq} is not signed with the audit key, though entries "
+                                             "before it are (it was forged, or written without the key)")
+                unkeyed += 1
             prev, count, expected_seq = entry.hash, count + 1, expected_seq + 1
-        return ChainReport(True, count, prev)
+            if (failed := check_mark()) is not None:
+                return failed
+        if key is not None and count and unkeyed == count and not vouch and not any(marks):
+            return broken(1, f"none of the {count} entries is signed with the audit key, and no checkpoint vouches "
+                             "for them (if they are from before the key, check them and run `run.py audit "
+                             "checkpoint`)")
+        longest = max(marks, default=0)
+        if longest > count:
+            return broken(count + 1, f"the log has {count} entries but the checkpoint of {marks[longest].at} "
+                                     f"recorded {longest}: entries were cut off the end")
+        return ChainReport(True, count, prev, unkeyed=unkeyed, checkpoints=len(marks))

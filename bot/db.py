@@ -20,11 +20,16 @@ def is_sqlite(url: str) -> bool:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; for SQLite make its folder and switch on WAL, foreign keys and a busy wait."""
+    """Create the engine; for SQLite make its folder and switch on WAL, foreign keys and a busy wait.
+
+    Parameters are never put into the engine's log lines or error messages (`hide_parameters`): they
+    hold message text, password hashes, tokens' hashes and client addresses.
+    """
+    kwargs.setdefault("hide_parameters", True)
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            Path(database).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         engine = create_async_engine(url, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -34,6 +39,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=10000")
+            # Deleted content (a purged image's wrapped key) is overwritten with zeros, not left in free space.
+            cursor.execute("PRAGMA secure_delete=ON")
             cursor.close()
 
         return engine
@@ -43,8 +50,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, **kwargs)
 
 
-def make_sessions(engine: AsyncEngine) -> Sessions:
-    return async_sessionmaker(engine, expire_on_commit=False)
+def make_sessions(engine: AsyncEngine, info: dict[str, Any] | None = None) -> Sessions:
+    # `info` is copied into every session's own `info` (bot.audit finds its key there).
+    return async_sessionmaker(engine, expire_on_commit=False, info=info)
 
 
 class WriteLock:
@@ -102,13 +110,15 @@ class Database:
     def __init__(self, engine: AsyncEngine | None = None) -> None:
         self._write_lock: WriteLock | None = None
         self.sqlite = False
+        # What every session of this database should carry (the audit key); set at start-up.
+        self.info: dict[str, Any] = {}
         if engine is not None:
             self.bind(engine)
 
     def bind(self, engine: AsyncEngine) -> None:
         """Attach the engine. The web app builds its collaborators first and binds at start-up."""
         self.engine = engine
-        self.sessions: Sessions = make_sessions(engine)
+        self.sessions: Sessions = make_sessions(engine, self.info)
         self.sqlite = engine.dialect.name == "sqlite"
         self._write_lock = WriteLock() if self.sqlite else None
 

@@ -37,6 +37,12 @@ class Conflict(HavenError):
     status = 409
 
 
+class ServerError(HavenError):
+    """Something failed on Haven's side; the person can only try again."""
+
+    status = 500
+
+
 class TooMany(HavenError):
     status = 429
 

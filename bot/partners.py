@@ -2,6 +2,10 @@
 
 A key looks like `hvn_<8 hex>_<43 url-safe characters>`. The first part finds the partner's row; the
 whole key is compared by SHA-256 (a key has 256 random bits, so a slow password hash adds nothing).
+A key is looked up in a read; only a valid key's request is counted (a write). Guessing is hopeless,
+but each guess cost a write transaction (on SQLite, a turn on the one writer that chat waits for), so
+refused keys are also counted per address in this process, and an address that keeps sending them
+is answered 429 without touching the database.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ import hmac
 import math
 import re
 import secrets
+import time
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -100,12 +106,40 @@ def bearer_key(authorization: str | None) -> str:
     return key
 
 
+class RefusedKeys:
+    """Refused API requests per address over the last minute, in this process (bounded in size)."""
+
+    def __init__(self, per_minute: int, max_addresses: int = 10_000) -> None:
+        self.per_minute = per_minute
+        self.max_addresses = max_addresses
+        self._seen: OrderedDict[str, deque[float]] = OrderedDict()
+
+    def check_wait(self, address: str, now: float) -> int:
+        """Seconds this address must wait before trying again (0: it may try)."""
+        times = self._seen.get(address)
+        if times is None:
+            return 0
+        while times and now - times[0] >= 60.0:
+            times.popleft()
+        if len(times) < self.per_minute:
+            return 0
+        return int(60.0 - (now - times[0])) + 1
+
+    def note(self, address: str, now: float) -> None:
+        times = self._seen.pop(address, None) or deque(maxlen=self.per_minute)
+        times.append(now)
+        self._seen[address] = times
+        while len(self._seen) > self.max_addresses:
+            self._seen.popitem(last=False)
+
+
 class Partners:
     """Partner accounts for the `/api/v1` hash-list API."""
 
-    def __init__(self, db: Database, requests_per_minute: int = 120) -> None:
+    def __init__(self, db: Database, requests_per_minute: int = 120, refused_keys_per_minute: int = 20) -> None:
         self.db = db
         self.requests_per_minute = requests_per_minute
+        self.refused = RefusedKeys(refused_keys_per_minute)
 
     async def do_create(self, name: str, actor: Actor = SYSTEM) -> NewPartnerKey:
         name = check_partner_name(name)
@@ -140,36 +174,55 @@ class Partners:
             rows = (await session.scalars(select(Partner).order_by(Partner.name))).all()
         return [_info(row) for row in rows]
 
-    async def access_partner(self, authorization: str | None, now: datetime | None = None) -> PartnerInfo:
+    async def access_partner(self, authorization: str | None, now: datetime | None = None, *,
+                             address: str = "unknown") -> PartnerInfo:
         """The partner a request's key belongs to, counted against its per-minute limit.
 
-        401 for a missing, unknown or revoked key; 429 (with seconds to wait) over the limit. The count
-        is one UPDATE on the partner's row, so every server process shares the same window.
+        401 for a missing, unknown or revoked key; 429 (with seconds to wait) over the limit, or for
+        an `address` that sent too many refused keys this minute. The count is one UPDATE on the
+        partner's row, so every server process shares the same window.
         """
-        key = bearer_key(authorization)
-        match = KEY_PATTERN.fullmatch(key)
-        if match is None:
-            raise Unauthorized("api_key_invalid", "That API key is not valid.")
+        clock = time.monotonic()
+        wait = self.refused.check_wait(address, clock)
+        if wait:
+            raise TooMany("too_many_bad_keys", "Too many requests with a missing or wrong API key from here. "
+                                               f"Wait {wait} seconds.", wait)
+        try:
+            row = await self._get_key_owner(authorization)
+        except Unauthorized:
+            self.refused.note(address, clock)
+            raise
         now = (now or utcnow()).astimezone(timezone.utc)
         epoch = now.timestamp()
         window = int(epoch // 60)
         async with self.db.write() as session:
-            row = await session.scalar(select(Partner).where(Partner.key_prefix == match.group(1)))
-            if row is None or not hmac.compare_digest(row.key_hash, _key_hash(key)):
-                raise Unauthorized("api_key_invalid", "That API key is not valid.")
-            if row.revoked_at is not None:
-                raise Unauthorized("api_key_revoked", "That API key has been revoked.")
             count = await session.scalar(
-                update(Partner).where(Partner.id == row.id)
+                update(Partner).where(Partner.id == row.id, Partner.revoked_at.is_(None))
                 .values(window_count=case((Partner.window_start == window, Partner.window_count + 1), else_=1),
                         window_start=window, last_used_at=now)
                 .returning(Partner.window_count))
-            info = _info(row)
+        if count is None:
+            raise Unauthorized("api_key_revoked", "That API key has been revoked.")  # revoked just now
+        info = _info(row)
         if count is not None and count > self.requests_per_minute:
             wait = max(1, math.ceil((window + 1) * 60 - epoch))
             raise TooMany("rate_limited",
                           f"Too many requests: this key may make {self.requests_per_minute} a minute.", wait)
         return info
+
+    async def _get_key_owner(self, authorization: str | None) -> Partner:
+        """The partner row a valid, unrevoked key belongs to, found in a read; Unauthorized otherwise."""
+        key = bearer_key(authorization)
+        match = KEY_PATTERN.fullmatch(key)
+        if match is None:
+            raise Unauthorized("api_key_invalid", "That API key is not valid.")
+        async with self.db.read() as session:
+            row = await session.scalar(select(Partner).where(Partner.key_prefix == match.group(1)))
+        if row is None or not hmac.compare_digest(row.key_hash, _key_hash(key)):
+            raise Unauthorized("api_key_invalid", "That API key is not valid.")
+        if row.revoked_at is not None:
+            raise Unauthorized("api_key_revoked", "That API key has been revoked.")
+        return row
 
     async def do_feedback(self, partner: PartnerInfo, hash_id: str, verdict: str,
                           note: str | None = None) -> FeedbackRecord:

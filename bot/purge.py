@@ -2,13 +2,17 @@
 
 A report that is decided (not actioned, or its hashes published) or withdrawn has its images purged
 after `retention_days` (0: at once): each image's wrapped key is deleted in one transaction with its
-audit entry, which destroys the image (the key is the only way to decrypt it); the ciphertext file goes
-right after commit, and the start-up vault sweep removes any a crash left behind. Hashes, assessments
-and decisions stay. The ticket then closes and the child is told in their chat.
+audit entry, which destroys the image (the key is the only way to decrypt it); the ciphertext file is
+overwritten and removed right after commit, and the start-up vault sweep removes any a crash left
+behind. Hashes, assessments and decisions stay. The ticket then closes and the child is told in their
+chat. On SQLite the deleted keys would linger in the write-ahead log (`haven.db-wal`) until SQLite
+reuses it, so after a pass that purged anything the log is checkpointed and truncated; with
+`secure_delete` on (bot/db.py) the database file keeps no copy in its free pages either.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,6 +64,8 @@ class Purger:
         self.config = config
         # A getter: the app opens the vault at start-up, after this object is built.
         self.vault = vault
+        # Set when keys were deleted since the write-ahead log was last truncated.
+        self._wal_holds_keys = False
 
     async def run_once(self, now: datetime | None = None) -> PurgeResult:
         now = now or utcnow()
@@ -69,8 +75,24 @@ class Purger:
             if purged is not None:
                 reports += 1
                 images += purged
+        if self._wal_holds_keys:
+            await self.do_truncate_wal()
         alerts = await self.do_alert_undecided(now)
         return PurgeResult(reports, images, alerts)
+
+    async def do_truncate_wal(self) -> bool:
+        """SQLite: copy the write-ahead log into the database and cut it to zero bytes; True when done.
+
+        SQLite cannot truncate while another connection still reads an old snapshot; then it stays
+        marked and the next pass tries again.
+        """
+        if not self.db.sqlite:
+            self._wal_holds_keys = False
+            return True
+        async with self.db.engine.connect() as connection:
+            busy = (await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")).one()[0]
+        self._wal_holds_keys = bool(busy)
+        return not busy
 
     async def get_due(self, now: datetime) -> list[int]:
         """Finished reports whose retention period is over and that still hold images."""
@@ -115,10 +137,12 @@ class Purger:
             if images:
                 events = await self.notifier.tell_child(
                     session, report, conv, News("purged", {"hashes_kept": outcome == "hashes_published"}), now)
+        self._wal_holds_keys = self._wal_holds_keys or bool(images)
         vault = self.vault()
         if vault is not None:
             for vault_id in vault_ids:
-                vault.destroy(vault_id)
+                # Overwriting a large file would hold up the event loop.
+                await asyncio.to_thread(vault.destroy, vault_id)
         await self.sink.publish(events)
         if images:
             log.info("purged %d image(s) of report %s", len(images), report.id)

@@ -38,19 +38,24 @@ class SecretBox:
         key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"haven totp secret v1").derive(master_key)
         self._aead = AESGCM(key)
 
-    def seal(self, user_id: int, secret: str) -> str:
+    def seal(self, user_id: int, secret: str, bound_to: str = "") -> str:
+        """Seal for one user; `bound_to` (a sign-in's session key) ties an enrolment to that sign-in."""
         nonce = secrets.token_bytes(12)
-        sealed = self._aead.encrypt(nonce, secret.encode(), f"user:{user_id}".encode())
+        sealed = self._aead.encrypt(nonce, secret.encode(), _context(user_id, bound_to))
         return _PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
 
-    def open(self, user_id: int, sealed: str) -> str:
+    def open(self, user_id: int, sealed: str, bound_to: str = "") -> str:
         if not sealed.startswith(_PREFIX):
             raise SecretBoxError("unknown sealed-secret format")
         try:
             raw = base64.urlsafe_b64decode(sealed[len(_PREFIX):])
-            return self._aead.decrypt(raw[:12], raw[12:], f"user:{user_id}".encode()).decode()
+            return self._aead.decrypt(raw[:12], raw[12:], _context(user_id, bound_to)).decode()
         except (InvalidTag, ValueError):
-            raise SecretBoxError("the two-factor secret does not open with this master key") from None
+            raise SecretBoxError("the two-factor secret does not open with this key or sign-in") from None
+
+
+def _context(user_id: int, bound_to: str) -> bytes:
+    return (f"user:{user_id}" + (f"|enrol:{bound_to}" if bound_to else "")).encode()
 
 
 @dataclass(frozen=True)

@@ -84,6 +84,13 @@ def _sources(raw: str) -> tuple[str, ...]:
     return items
 
 
+def _secret(raw: str) -> str:
+    value = raw.strip()
+    if value and (len(value) < 16 or any(c.isspace() for c in value)):
+        raise ValueError("empty, or a secret of at least 16 characters without spaces")
+    return value
+
+
 def _database_url(raw: str) -> str:
     value = raw.strip()
     if value and not (value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")):
@@ -209,7 +216,12 @@ class Settings:
         "Secure flag on cookies: auto sets it whenever the request came over TLS "
         "(directly, or through a proxy listed in HAVEN_TRUSTED_PROXIES that sends X-Forwarded-Proto).")
     session_hours: int = _setting(
-        "HAVEN_SESSION_HOURS", "12", _int(1, 24 * 30), "How long a sign-in lasts without activity.")
+        "HAVEN_SESSION_HOURS", "12", _int(1, 24 * 30),
+        "How long a sign-in lasts without activity (each request or message starts the time again).")
+    staff_idle_minutes: int = _setting(
+        "HAVEN_STAFF_IDLE_MINUTES", "30", _int(1, 24 * 60),
+        "Staff are signed out after this long without activity (a page request or a message sent); "
+        "consoles polling in the background do not count.")
     login_max_failures: int = _setting(
         "HAVEN_LOGIN_MAX_FAILURES", "5", _int(1, 100),
         "Failed sign-ins (per account and per address) before Haven starts making people wait.")
@@ -230,6 +242,10 @@ class Settings:
         "HAVEN_MESSAGE_MAX_CHARS", "2000", _int(20, 20000), "Longest chat message accepted.")
     messages_per_minute: int = _setting(
         "HAVEN_MESSAGES_PER_MINUTE", "40", _int(1, 6000), "Messages one socket may send per minute.")
+    metrics_token: str = _setting(
+        "HAVEN_METRICS_TOKEN", "", _secret,
+        "Bearer token Prometheus must send to read /metrics (it shows children waiting and counsellors online). "
+        "Empty: /metrics answers 404 to everyone.")
     log_level: str = _setting(
         "HAVEN_LOG_LEVEL", "info", _choice("debug", "info", "warning", "error"), "Log verbosity.")
     demo_staff: bool = _setting(
@@ -284,6 +300,15 @@ class Settings:
         "HAVEN_MASTER_KEY_FILE", "", _text,
         "File holding the vault's 32-byte master key (mode 0600). Empty: <data_dir>/master.key, created on first run "
         "(development only; production must name one).")
+    audit_key_file: str = _setting(
+        "HAVEN_AUDIT_KEY_FILE", "", _text,
+        "File holding the 32-byte key the audit log's chain is signed with (mode 0600; keep it off the database "
+        "host if you can). Empty: <data_dir>/audit.key, created on first run (development only; production must "
+        "name one outside HAVEN_DATA_DIR).")
+    audit_checkpoint_file: str = _setting(
+        "HAVEN_AUDIT_CHECKPOINT_FILE", "", _text,
+        "Where `run.py audit checkpoint` appends signed checkpoints and `audit verify` reads them: a file the "
+        "database's owner cannot write (another host, or write-once storage). Empty: <data_dir>/audit-checkpoints.")
     # Reports, review and the hash list -----------------------------------------------------------
     second_analyst: bool = _setting(
         "HAVEN_SECOND_ANALYST", "false", _bool, "Require a second analyst to confirm every decision.")
@@ -296,6 +321,10 @@ class Settings:
         "HAVEN_UNDECIDED_ALERT_DAYS", "7", _int(1, 365), "Raise an alert for reports undecided for this long.")
     partner_requests_per_minute: int = _setting(
         "HAVEN_PARTNER_REQUESTS_PER_MINUTE", "120", _int(1, 100000), "Requests one partner API key may make per minute.")
+    partner_refused_keys_per_minute: int = _setting(
+        "HAVEN_PARTNER_REFUSED_KEYS_PER_MINUTE", "20", _int(1, 100000),
+        "API requests with a missing or wrong key one address may make per minute (per server process) before "
+        "it is answered 429 without a database look-up.")
 
     # Supervisors -----------------------------------------------------------------------------------
     queue_amber_wait_seconds: int = _setting(
@@ -309,8 +338,9 @@ class Settings:
         "Queue health turns red when this many high-risk children are waiting.")
     # Security and data protection -------------------------------------------------------------------
     totp_required_roles: tuple[str, ...] = _setting(
-        "HAVEN_TOTP_REQUIRED_ROLES", "supervisor,analyst", _roles,
-        "Staff roles that must use two-factor (TOTP) sign-in (comma-separated; empty for none).")
+        "HAVEN_TOTP_REQUIRED_ROLES", "counsellor,supervisor,analyst,admin", _roles,
+        "Staff roles that must use two-factor (TOTP) sign-in (comma-separated; empty for none). Every staff "
+        "role reads children's chats or reports: leave them all on.")
     registrations_per_hour: int = _setting(
         "HAVEN_REGISTRATIONS_PER_HOUR", "20", _int(1, 100000), "New child accounts one address may create per hour.")
     uploads_per_minute: int = _setting(
@@ -335,6 +365,14 @@ class Settings:
     @property
     def effective_master_key_file(self) -> Path:
         return Path(self.master_key_file) if self.master_key_file else self.data_path / "master.key"
+
+    @property
+    def effective_audit_key_file(self) -> Path:
+        return Path(self.audit_key_file) if self.audit_key_file else self.data_path / "audit.key"
+
+    @property
+    def effective_audit_checkpoint_file(self) -> Path:
+        return Path(self.audit_checkpoint_file) if self.audit_checkpoint_file else self.data_path / "audit-checkpoints"
 
     @property
     def effective_database_url(self) -> str:
@@ -375,4 +413,6 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         raise SettingsError("HAVEN_VERIFICATION_PROVIDER=demo is not allowed in production: expected yoti")
     if settings.production and not settings.master_key_file:
         raise SettingsError("HAVEN_MASTER_KEY_FILE must be set in production: expected a path to a 32-byte key file")
+    if settings.production and not settings.audit_key_file:
+        raise SettingsError("HAVEN_AUDIT_KEY_FILE must be set in production: expected a path to a 32-byte key file")
     return settings

@@ -33,6 +33,7 @@ from bot.images.hashing import MEDIA, REGISTRY, VPDQ, HashKind, exact_kinds, loo
 from bot.images.matching import Bag, ListMatch, SeenBefore
 from bot.partners import NOTE_MAX, PartnerInfo, Partners, check_note, check_verdict
 from bot.pdqindex import MAX_RADIUS, LivePdqIndex
+from handlers.common import client_address
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +144,8 @@ class ApiV1Handlers:
     def _authenticated(self, handler: Callable[[web.Request, PartnerInfo], Awaitable[web.StreamResponse]]) -> Handler:
         async def wrapper(request: web.Request) -> web.StreamResponse:
             try:
-                partner = await self.partners.access_partner(request.headers.get("Authorization"))
+                partner = await self.partners.access_partner(request.headers.get("Authorization"),
+                                                             address=client_address(request))
                 return await handler(request, partner)
             except HavenError as exc:
                 return _error(exc)
@@ -365,7 +367,8 @@ def _error_response(description: str, retry: bool = False, auth: bool = False) -
 _COMMON_ERRORS = {
     "401": _error_response("Missing, unknown or revoked API key (codes api_key_missing, api_key_invalid, "
                            "api_key_revoked).", auth=True),
-    "429": _error_response("Over this key's requests per minute (code rate_limited).", retry=True),
+    "429": _error_response("Over this key's requests per minute (code rate_limited), or too many requests with a "
+                           "missing or wrong key from this address (code too_many_bad_keys).", retry=True),
 }
 _TIME = {"type": "string", "format": "date-time"}
 _CURSOR_HEADERS = {

@@ -9,15 +9,15 @@ from urllib.parse import urlencode, urlsplit
 
 from aiohttp import web
 
-from bot.accounts import Accounts
+from bot.accounts import Accounts, session_key
 from bot.errors import HavenError, Unauthorized
 from bot.images.vault import VaultError, load_or_create_master_key
 from bot.totp import SecretBox
 from bot.models.accounts import STAFF_ROLES
 from handlers.metrics import Metrics
 from handlers.common import (
-    SESSION_COOKIE,
     CookiePolicy,
+    CsrfTokens,
     Render,
     client_address,
     csrf_of,
@@ -25,20 +25,24 @@ from handlers.common import (
     identity_of,
     ok,
     read_credentials,
+    session_token_of,
 )
 
 STAFF_HOME = {"counsellor": "/console", "supervisor": "/supervisor", "analyst": "/review", "admin": "/console"}
 
 
-def two_factor_context(accounts: Accounts, master_key_file: Path, *, create: bool
+def two_factor_context(accounts: Accounts, master_key_file: Path, *, create: bool, csrf: CsrfTokens | None = None
                        ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup_ctx that seals two-factor secrets with a key derived from the vault's master key."""
+    """A cleanup_ctx that seals two-factor secrets, and signs anonymous CSRF tokens, with keys derived
+    from the vault's master key."""
 
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         if not create and not master_key_file.is_file():
             raise VaultError(f"the master key file {master_key_file} does not exist")
         key = await asyncio.to_thread(load_or_create_master_key, master_key_file)
         accounts.attach_secret_box(SecretBox(key))
+        if csrf is not None:
+            csrf.attach_master_key(key)
         yield
 
     return ctx
@@ -70,7 +74,10 @@ class AuthHandlers:
         self.metrics.sign_ins.labels("ok").inc()
         # Staff with two-factor sign-in get a half-session that only the code step accepts.
         stage = self.accounts.sign_in_stage(user)
-        new = await self.accounts.do_start_session(user, request.cookies.get(SESSION_COOKIE), stage=stage)
+        new = await self.accounts.do_start_session(user, session_token_of(request), stage=stage)
+        if stage == "enrol":
+            # The secret is made once for this sign-in, so the enrolment page shows the same one on reload.
+            await self.accounts.do_begin_enrolment(user.id, session_key(new.token))
         if stage == "full":
             response = ok(user={"username": user.username, "role": user.role}, csrf_token=new.csrf_token)
         else:
@@ -82,7 +89,7 @@ class AuthHandlers:
     async def register(self, request: web.Request) -> web.Response:
         username, password = await read_credentials(request)
         user = await self.accounts.do_register_child(username, password, client_address(request))
-        new = await self.accounts.do_start_session(user, request.cookies.get(SESSION_COOKIE))
+        new = await self.accounts.do_start_session(user, session_token_of(request))
         response = ok(user={"username": user.username, "role": user.role}, csrf_token=new.csrf_token)
         self.cookies.set_session(request, response, new.token)
         return response
@@ -93,7 +100,7 @@ class AuthHandlers:
 
     async def logout(self, request: web.Request) -> web.Response:
         who = identity_of(request)
-        await self.accounts.do_end_session(request.cookies.get(SESSION_COOKIE))
+        await self.accounts.do_end_session(session_token_of(request))
         if who is not None and callable(self.on_sign_out):
             await self.on_sign_out(who.user_id)  # type: ignore[misc]
         if request.content_type == "application/json" or request.headers.get("Accept", "").startswith("application/json"):
@@ -141,14 +148,17 @@ class AuthHandlers:
 
     async def _code_page(self, request: web.Request, stage: str, error: str | None = None,
                          status: int = 200) -> web.Response:
-        user = await self.accounts.get_pending(request.cookies.get(SESSION_COOKIE), stage)
-        if user is None:
+        token = session_token_of(request)
+        user = await self.accounts.get_pending(token, stage)
+        if user is None or token is None:
             raise web.HTTPSeeOther("/staff/login")
         context: dict[str, Any] = {"next": request.query.get("next", ""), "error": error, "step": stage,
                                    "secret": None, "uri": None}
         if stage == "enrol":
-            # Each visit makes a fresh secret: one that was shown but never confirmed is worth nothing.
-            enrolment = await self.accounts.do_begin_enrolment(user.id)
+            # A GET shows this sign-in's secret; only when another sign-in replaced it is a new one made.
+            sign_in = session_key(token)
+            enrolment = (await self.accounts.get_enrolment(user.id, sign_in)
+                         or await self.accounts.do_begin_enrolment(user.id, sign_in))
             context.update(secret=enrolment.secret, uri=enrolment.uri)
         page = await self.render(request, "staff_login.html", context)
         page.set_status(status)
@@ -162,7 +172,7 @@ class AuthHandlers:
 
     async def _finish_code(self, request: web.Request, stage: str) -> web.Response:
         wants_json = request.content_type == "application/json"
-        token = request.cookies.get(SESSION_COOKIE)
+        token = session_token_of(request)
         user = await self.accounts.get_pending(token, stage)
         if wants_json:
             try:
@@ -176,7 +186,7 @@ class AuthHandlers:
             if user is None:
                 raise Unauthorized("sign_in_again", "That took too long. Please sign in again.")
             user = await self.accounts.do_verify_totp(user.id, fields.get("code"), client_address(request),
-                                                      confirm=stage == "enrol")
+                                                      confirm=stage == "enrol", sign_in=session_key(token or ""))
         except HavenError as exc:
             self.metrics.sign_ins.labels(exc.code).inc()
             if wants_json:

@@ -24,6 +24,15 @@ REDIS_URL = os.environ.get("HAVEN_TEST_REDIS", "redis://127.0.0.1:6379/0")
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def audit_keyed(db: Any, data_dir: Path) -> Any:
+    """Sign and check audit entries with the data folder's audit key, as the server and the commands do."""
+    from bot.audit import attach_key
+    from bot.images.vault import load_or_create_key
+
+    attach_key(db, load_or_create_key(data_dir / "audit.key", "audit key"))
+    return db
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -162,6 +171,7 @@ class LiveServer:
             "HAVEN_TOTP_REQUIRED_ROLES": "",
             "HAVEN_REGISTRATIONS_PER_HOUR": "100000",
             "HAVEN_UPLOADS_PER_MINUTE": "10000",
+            "HAVEN_PARTNER_REFUSED_KEYS_PER_MINUTE": "100000",
             **(env or {}),
         }
         self.proc: subprocess.Popen[bytes] | None = None

@@ -38,9 +38,13 @@ async def test_access_log_keeps_no_query_string(server, caplog: pytest.LogCaptur
     caplog.set_level(logging.INFO, logger="haven.test.access")
     logger = QuietAccessLogger(logging.getLogger("haven.test.access"), "")
 
+    class Resource:
+        canonical = "/verify/done"
+
     class Req:
         method = "GET"
         path = "/verify/done"
+        match_info = type("MatchInfo", (), {"route": type("Route", (), {"resource": Resource()})()})()
 
     class Resp:
         status = 200
@@ -52,3 +56,29 @@ async def test_access_log_keeps_no_query_string(server, caplog: pytest.LogCaptur
         async with http.get(base + "healthz?token=abc123secret") as r:
             assert r.status == 200
     assert "abc123secret" not in caplog.text
+
+
+async def test_access_log_names_the_route_not_the_upload_address(server, caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 14: the one-time upload token is in the path; the log shows /upload/{token} instead."""
+    import aiohttp
+
+    from tests.harness import sign_up_child
+    from tests.test_security_matrix import Who, upload_token_of
+
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    base = await server()
+    kid = await sign_up_child(base)
+    try:
+        token = await upload_token_of(Who("child", base, kid.http, kid.csrf))
+        form = aiohttp.FormData()
+        form.add_field("file", b"not an image at all", filename="a.txt", content_type="text/plain")
+        async with kid.http.post(base + f"upload/{token}", data=form,
+                                 headers={"X-CSRF-Token": kid.csrf, "Origin": base.rstrip("/")}) as r:
+            await r.read()
+        async with kid.http.get(base + f"nothing-here/{token}") as r:
+            assert r.status == 404
+    finally:
+        await kid.close()
+    access = "\n".join(record.getMessage() for record in caplog.records if record.name == "aiohttp.access")
+    assert "POST /upload/{token} " in access and "GET (no route) 404" in access
+    assert token not in caplog.text

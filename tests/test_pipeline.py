@@ -27,7 +27,7 @@ from bot.models.reports import Report, ReportImage
 from bot.partners import Partners
 from tests.conftest import make_settings
 from tests.fakes.fake_yoti import fake_yoti  # noqa: F401  (the fixture, by import)
-from tests.harness import Person, free_port, wait_for
+from tests.harness import Person, audit_keyed, free_port, wait_for
 from tests.imagefactory import make_image, resized_reencoded
 from tests.videofactory import decoded_frames, encode, make_video
 
@@ -99,7 +99,7 @@ async def test_report_review_publish_match_tell_and_purge(aiohttp_server, people
 
     # The analyst: the report is in the queue with its age check; preview, reveal, assess, decide.
     engine = make_engine(database_url)
-    db = Database(engine)
+    db = audit_keyed(Database(engine), settings.data_path)
     try:
         await Accounts(db, Passwords()).do_create_user("ana-pipeline", STAFF_PASSWORD, "analyst")
         analyst = await people.staff(base, "ana-pipeline", STAFF_PASSWORD, "analyst")

@@ -67,8 +67,9 @@ ROUTES: list[Row] = [
     Row("GET", "/staff/totp/enrol", NOBODY),
     Row("POST", "/staff/totp/enrol", NOBODY, {"code": "123456"}),
     Row("GET", "/healthz", EVERYONE),
-    # Counts only; operators keep it off the public network (see README, deployment).
-    Row("GET", "/metrics", EVERYONE),
+    # Only Prometheus, with HAVEN_METRICS_TOKEN (no session or API key opens it; off when no token is set):
+    # tests/web/test_hardening.py shows the token's bearer gets in.
+    Row("GET", "/metrics", NOBODY),
     Row("GET", "/", EVERYONE),
     Row("GET", "/chat", EVERYONE),
     Row("GET", "/neutral", EVERYONE),

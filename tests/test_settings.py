@@ -84,3 +84,20 @@ def test_run_help_lists_the_commands() -> None:
     assert result.returncode == 0
     for command in ("serve", "migrate", "create-user", "hash"):
         assert command in result.stdout
+
+
+def test_every_staff_role_needs_two_factor_by_default() -> None:
+    """Issue 14, M6: counsellors and admins read children's chats too; none may sign in on a password alone."""
+    from bot.models.accounts import STAFF_ROLES
+
+    assert load_settings({}).totp_required_roles == STAFF_ROLES
+
+
+def test_production_names_the_audit_key_file() -> None:
+    """Issue 14, M3: the key the audit chain is signed with lives outside the database, named explicitly."""
+    base = {"HAVEN_MODE": "production", "HAVEN_DEMO_STAFF": "false", "HAVEN_VERIFICATION_PROVIDER": "yoti",
+            "HAVEN_YOTI_API_KEY": "k", "HAVEN_YOTI_SDK_ID": "s", "HAVEN_YOTI_NOTIFY_SECRET": "x" * 16,
+            "HAVEN_MASTER_KEY_FILE": "/etc/haven/master.key"}
+    with pytest.raises(SettingsError, match="HAVEN_AUDIT_KEY_FILE"):
+        load_settings(base)
+    assert load_settings({**base, "HAVEN_AUDIT_KEY_FILE": "/etc/haven/audit.key"}).production

@@ -35,9 +35,9 @@ from dialogs.reporting import ticket_text
 from handlers.api_v1 import ApiV1Handlers, index_refresh_ctx
 from handlers.auth import AuthHandlers, two_factor_context
 from handlers.privacy import PrivacyHandlers, retention_context
-from handlers.common import CookiePolicy, csrf_of
+from handlers.common import CookiePolicy, CsrfTokens, csrf_of
 from handlers.metrics import Metrics
-from handlers.ops import OpsHandlers
+from handlers.ops import OpsHandlers, audit_key_context
 from handlers.pages import PageHandlers
 from handlers.review import ReviewHandlers
 from handlers.sink import SocketSink
@@ -132,6 +132,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
         logging.getLogger(name).setLevel(logging.WARNING)
     metrics = Metrics()
     cookies = CookiePolicy(secure=settings.cookie_secure, max_age=settings.session_hours * 3600)
+    csrf = CsrfTokens()
 
     # The Database object is created now (handlers hold it) and bound to its engine at start-up.
     db = Database()
@@ -143,6 +144,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
         backoff_seconds=settings.login_backoff_seconds,
         totp_required_roles=settings.totp_required_roles,
         registrations_per_hour=settings.registrations_per_hour,
+        staff_idle_minutes=settings.staff_idle_minutes,
     )
 
     if settings.redis_url:
@@ -204,7 +206,8 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     # The audit log, the hash list partners pull, partner keys, and the in-memory PDQ index over the list.
     services.audit = AuditLog(db)
     services.hashlist = HashList(db)
-    services.partners = Partners(db, requests_per_minute=settings.partner_requests_per_minute)
+    services.partners = Partners(db, requests_per_minute=settings.partner_requests_per_minute,
+                                 refused_keys_per_minute=settings.partner_refused_keys_per_minute)
     services.pdq_index = LivePdqIndex(services.hashlist)
     services.reports.attach_hash_list(services.hashlist, services.pdq_index)
     # Report tickets for analysts, ticket news in the child's chat, and purging images no longer needed.
@@ -222,9 +225,9 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     app = web.Application(
         middlewares=[
             forwarded_middleware(settings.trusted_proxies),
-            security_headers_middleware(settings.frame_ancestors),
+            security_headers_middleware(settings.frame_ancestors, settings.allowed_origins, cookies.is_secure),
             errors_middleware(),
-            identity_middleware(accounts, cookies),
+            identity_middleware(accounts, cookies, csrf),
             csrf_middleware(settings.allowed_origins, exempt_prefixes=("/socket.io/", "/verify/notify/", "/api/v1/")),
         ],
         client_max_size=1024 * 1024,
@@ -256,7 +259,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
                 await sio.disconnect(sid, namespace=namespace)
 
     AuthHandlers(accounts, cookies, render, metrics, on_sign_out=sign_out_sockets).add_routes(app)
-    OpsHandlers(db, metrics).add_routes(app)
+    OpsHandlers(db, metrics, settings.metrics_token).add_routes(app)
     PageHandlers(render, ROOT / "node_modules", settings.quick_exit_url).add_routes(app, STATIC)
     UploadHandlers(services.reports, engine, rate_limits=accounts.rate_limits,
                    uploads_per_minute=settings.uploads_per_minute).add_routes(app)
@@ -282,6 +285,8 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     sio.attach(app)
 
     app.cleanup_ctx.append(_database)
+    # Right after the database: every audit entry from here on is signed with the audit key.
+    app.cleanup_ctx.append(audit_key_context(db, settings.effective_audit_key_file, create=not settings.production))
     app.cleanup_ctx.append(index_refresh_ctx(services.pdq_index))
     app.cleanup_ctx.append(sweeper(services.counselling, engine, settings.counsellor_grace_seconds))
     app.cleanup_ctx.append(dashboard.context())
@@ -292,7 +297,7 @@ def create_app(settings: Settings, *, verification_tuning: dict[str, Any] | None
     # After the vault opens: purges finished reports' images and alerts to undecided ones.
     app.cleanup_ctx.append(purge_context(services.purger))
     app.cleanup_ctx.append(two_factor_context(
-        accounts, settings.effective_master_key_file, create=not settings.production))
+        accounts, settings.effective_master_key_file, create=not settings.production, csrf=csrf))
     app.cleanup_ctx.append(retention_context(protection, accounts, settings.conversation_retention_days))
     app.cleanup_ctx.append(verification_context(
         services.verification, db, settings.verification_provider,

@@ -4,19 +4,30 @@ from __future__ import annotations
 
 import hmac
 import logging
-import secrets
+import traceback
 from typing import Awaitable, Callable
 
 from aiohttp import web
 
 from bot.accounts import Accounts
-from bot.errors import Forbidden, HavenError
-from handlers.common import CSRF_COOKIE, CSRF_TOKEN, IDENTITY, SESSION_COOKIE, CookiePolicy, error_response
+from bot.errors import Forbidden, HavenError, ServerError
+from handlers.common import (
+    CSRF_TOKEN,
+    IDENTITY,
+    SECURE_COOKIES,
+    CookiePolicy,
+    CsrfTokens,
+    csrf_cookie_of,
+    error_response,
+    session_token_of,
+)
+from web.access import route_pattern
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+BACKGROUND_HEADER = "X-Haven-Background"
 
 
 def forwarded_middleware(trusted_proxies: tuple[str, ...]) -> web.middleware:
@@ -44,38 +55,65 @@ def forwarded_middleware(trusted_proxies: tuple[str, ...]) -> web.middleware:
     return middleware
 
 
+SERVER_ERROR = "Something went wrong on our side. Please try again in a moment."
+SERVER_ERROR_PAGE = (
+    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Something went wrong</title></head>"
+    "<body><main><h1>Something went wrong</h1><p>" + SERVER_ERROR + "</p></main></body></html>")
+
+
 def errors_middleware() -> web.middleware:
+    """Typed errors become their JSON answer; anything unexpected becomes Haven's own 500, not aiohttp's.
+
+    The log line names the route and the exception's type and frames only: an exception's message can
+    hold what the request sent (a database error quotes its statement).
+    """
+
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
         except HavenError as exc:
             return error_response(exc)
+        except web.HTTPException:
+            raise
+        except Exception as exc:
+            frames = "".join(traceback.format_tb(exc.__traceback__))
+            log.error("%s %s failed: %s\n%s", request.method, route_pattern(request), type(exc).__name__, frames)
+            if "text/html" in request.headers.get("Accept", "") and not request.path.startswith("/api/"):
+                return web.Response(text=SERVER_ERROR_PAGE, status=500, content_type="text/html",
+                                    headers={"Cache-Control": "no-store"})
+            return error_response(ServerError("server_error", SERVER_ERROR))
 
     return middleware
 
 
-def identity_middleware(accounts: Accounts, cookies: CookiePolicy) -> web.middleware:
-    """Resolve the session cookie, and make sure every browser has a CSRF token before it posts."""
+def identity_middleware(accounts: Accounts, cookies: CookiePolicy, csrf: CsrfTokens) -> web.middleware:
+    """Resolve the session cookie, and make sure every browser has a CSRF token Haven issued before it posts."""
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        # Which cookie names this request uses (the socket namespaces read it too).
+        request[SECURE_COOKIES] = cookies.is_secure(request)
         if request.path.startswith(("/static/", "/socket.io/", "/healthz", "/metrics")):
             return await handler(request)
-        identity = await accounts.get_identity(request.cookies.get(SESSION_COOKIE))
+        token = session_token_of(request)
+        # A page polling in the background is not someone at the keyboard: it must not keep a session alive.
+        identity = await accounts.get_identity(token, touch=BACKGROUND_HEADER not in request.headers)
         request[IDENTITY] = identity
-        pre = request.cookies.get(CSRF_COOKIE)
+        pre = csrf_cookie_of(request)
         fresh = None
         if identity is not None:
             request[CSRF_TOKEN] = identity.csrf_token
         else:
-            if not pre or len(pre) > 100:
-                fresh = pre = secrets.token_urlsafe(24)
-            request[CSRF_TOKEN] = pre
+            if not csrf.check(pre):
+                # Missing, or not one of ours (a cookie planted with a value someone knows): a new one.
+                fresh = pre = csrf.issue()
+            request[CSRF_TOKEN] = pre or ""
         response = await handler(request)
+        if identity is not None and identity.renewed and token and not response.prepared:
+            cookies.set_session(request, response, token)
         if fresh is not None and not response.prepared:
-            response.set_cookie(CSRF_COOKIE, fresh, httponly=True, samesite="Strict",
-                                secure=cookies.is_secure(request), path="/")
+            cookies.set_csrf(request, response, fresh)
         return response
 
     return middleware
@@ -106,15 +144,24 @@ def csrf_middleware(allowed_origins: tuple[str, ...], exempt_prefixes: tuple[str
     return middleware
 
 
+def websocket_sources(origins: tuple[str, ...]) -> str:
+    """ws:// or wss:// for each allowed origin: the socket may go to those hosts only (not any ws: host)."""
+    return " ".join(("wss://" if o.startswith("https://") else "ws://") + o.split("://", 1)[1] for o in origins)
+
+
+# A year: the browser then never tries plain HTTP for this host. Subdomains are left to their own owners.
+HSTS = "max-age=31536000"
 # Web Workers that run WebAssembly; pages and every other script still may not.
 WASM_WORKERS = frozenset({"/static/chat/fingerprint/worker.js"})
 
 
-def security_headers_middleware(frame_ancestors: tuple[str, ...]) -> web.middleware:
+def security_headers_middleware(frame_ancestors: tuple[str, ...], allowed_origins: tuple[str, ...] = (),
+                                is_tls: Callable[[web.Request], bool] | None = None) -> web.middleware:
     ancestors = " ".join(frame_ancestors)
+    connect = " ".join(part for part in ("'self'", websocket_sources(allowed_origins)) if part)
     base_csp = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-        "connect-src 'self' ws: wss:; font-src 'self'; object-src 'none'; base-uri 'none'; "
+        f"connect-src {connect}; font-src 'self'; object-src 'none'; base-uri 'none'; "
         "form-action 'self'"
     )
 
@@ -138,6 +185,8 @@ def security_headers_middleware(frame_ancestors: tuple[str, ...]) -> web.middlew
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
         if request.path != "/chat":
             response.headers.setdefault("X-Frame-Options", "DENY")
+        if is_tls is not None and is_tls(request):
+            response.headers.setdefault("Strict-Transport-Security", HSTS)
         if isinstance(response, web.HTTPException) and response.status >= 300:
             raise response
         return response

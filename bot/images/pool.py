@@ -23,6 +23,7 @@ from typing import Any, Hashable, TypeVar
 
 from threadpoolctl import threadpool_limits
 
+from bot.hardening import forbid_core_dumps
 from bot.images.hashing import ImageHashes
 from bot.images.intake import DEFAULT_LIMITS, IntakeError, IntakeLimits, check_and_hash, check_size, sniff_media
 
@@ -50,6 +51,7 @@ def memory_cap_for(limits: IntakeLimits) -> int:
 
 def _warm_up(memory_bytes: int | None) -> None:
     """Lower this worker's CPU priority, cap its memory, keep its maths on one thread, import the decoders."""
+    forbid_core_dumps()  # a core dump would hold the plaintext image being decoded
     try:
         os.nice(WORKER_NICENESS)
     except OSError:

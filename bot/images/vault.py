@@ -16,6 +16,7 @@ MASTER_KEY_BYTES = 32
 _NONCE_BYTES = 12
 _FORMAT = b"HVN1"  # a version prefix, so the file layout can change without guessing
 _SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+_WIPE_CHUNK = 1024 * 1024
 
 
 class VaultError(Exception):
@@ -24,10 +25,15 @@ class VaultError(Exception):
 
 def load_or_create_master_key(path: Path) -> bytes:
     """Read the master key, creating it (0600, never overwriting) if it does not exist yet."""
+    return load_or_create_key(path, "master key")
+
+
+def load_or_create_key(path: Path, what: str) -> bytes:
+    """Read a 32-byte key file (the master key, the audit key), creating it 0600 if it does not exist yet."""
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
-        return _read_master_key(path)
+        return _read_key(path, what)
     key = secrets.token_bytes(MASTER_KEY_BYTES)
     try:
         with os.fdopen(fd, "wb") as file:
@@ -40,13 +46,13 @@ def load_or_create_master_key(path: Path) -> bytes:
     return key
 
 
-def _read_master_key(path: Path) -> bytes:
+def _read_key(path: Path, what: str) -> bytes:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
-        raise VaultError(f"master key file {path} is readable by others (mode {mode:o}); run chmod 600 on it")
+        raise VaultError(f"{what} file {path} is readable by others (mode {mode:o}); run chmod 600 on it")
     key = path.read_bytes()
     if len(key) != MASTER_KEY_BYTES:
-        raise VaultError(f"master key file {path} holds {len(key)} bytes, expected {MASTER_KEY_BYTES}")
+        raise VaultError(f"{what} file {path} holds {len(key)} bytes, expected {MASTER_KEY_BYTES}")
     return key
 
 
@@ -92,8 +98,27 @@ class Vault:
             raise VaultError(f"stored image {image_id} does not match its key or report, or was altered") from None
 
     def destroy(self, image_id: str) -> None:
-        """Remove an image's ciphertext; a second call is harmless."""
-        self._path(image_id).unlink(missing_ok=True)
+        """Overwrite an image's ciphertext with zeros, then remove it; a second call is harmless.
+
+        The deleted key already makes the ciphertext unreadable; the overwrite means the bytes do not
+        linger in free blocks either (on file systems that write in place: copy-on-write ones and
+        SSDs may keep old blocks whatever an application does). It writes the whole file, so call it
+        off the event loop for large images.
+        """
+        path = self._path(image_id)
+        try:
+            fd = os.open(path, os.O_WRONLY)
+        except FileNotFoundError:
+            return
+        try:
+            remaining = os.fstat(fd).st_size
+            zeros = bytes(min(remaining, _WIPE_CHUNK))
+            while remaining > 0:
+                remaining -= os.write(fd, zeros[:remaining])
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        path.unlink(missing_ok=True)
 
     def _path(self, image_id: str) -> Path:
         if not _SAFE_ID.fullmatch(image_id):

@@ -6,33 +6,27 @@ import functools
 import logging
 import time
 from collections import deque
-from http.cookies import SimpleCookie
 from typing import Any, Awaitable, Callable
 
 import socketio
 from socketio.exceptions import ConnectionRefusedError as Refused
 
-from bot.accounts import Accounts, Identity
+from bot.accounts import Accounts, Identity, session_key
 from bot.errors import HavenError, Invalid, TooMany
-from handlers.common import SESSION_COOKIE
+from handlers.common import session_token_of
 from handlers.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[..., Awaitable[Any]]
+# How often a socket that keeps sending tells the accounts its session is in use.
+ACTIVITY_EVERY_S = 60.0
 
 
 def session_token(environ: dict[str, Any]) -> str | None:
-    raw = environ.get("HTTP_COOKIE", "")
-    if not raw:
-        return None
-    cookie: SimpleCookie = SimpleCookie()
-    try:
-        cookie.load(raw)
-    except Exception:
-        return None
-    morsel = cookie.get(SESSION_COOKIE)
-    return morsel.value if morsel else None
+    """The session cookie of the request that opened the socket (its name depends on TLS: handlers.common)."""
+    request = environ.get("aiohttp.request")
+    return session_token_of(request) if request is not None else None
 
 
 def guarded(handler: Handler) -> Handler:
@@ -91,13 +85,14 @@ class BaseNamespace(socketio.AsyncNamespace):
         self.per_minute = per_minute
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        identity = await self.accounts.get_identity(session_token(environ))
-        if identity is None:
+        token = session_token(environ)
+        identity = await self.accounts.get_identity(token)
+        if identity is None or token is None:
             raise Refused("not_signed_in")
         if identity.role not in self.roles:
             raise Refused("wrong_role")
         await self.save_session(sid, {"user_id": identity.user_id, "role": identity.role,
-                                      "username": identity.username})
+                                      "username": identity.username, "session_key": session_key(token)})
         await self.enter_room(sid, f"user:{identity.user_id}")
         self.metrics.sockets.labels(self.namespace).inc()
         await self.connected(sid, identity)
@@ -126,3 +121,7 @@ class BaseNamespace(socketio.AsyncNamespace):
             raise TooMany("rate_limited", f"You're sending messages very fast. Please wait {wait} seconds.",
                           retry_after=wait)
         sent.append(now)
+        # Sending is activity: the sign-in (and a staff member's idle timeout) runs on from now.
+        if now - session.get("touched", -ACTIVITY_EVERY_S) >= ACTIVITY_EVERY_S:
+            session["touched"] = now
+            await self.accounts.do_touch_session(session.get("session_key"))

@@ -29,6 +29,7 @@ from bot.hashlist import HashList, ImageHashes
 from bot.partners import Partners
 from bot.pdqindex import words_to_hex
 from handlers.api_v1 import OPENAPI
+from tests.harness import audit_keyed
 
 ROOT = Path(__file__).resolve().parents[2]
 ANALYST = Actor(3, "analyst")
@@ -433,7 +434,7 @@ async def test_partner_and_export_commands(tmp_path: Path) -> None:
     again = await asyncio.to_thread(_cli, tmp_path, "create-partner", "--name", "Cli Co")
     assert again.returncode == 2 and "partner_exists" in again.stderr
 
-    db = Database(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'haven.db'}"))
+    db = audit_keyed(Database(make_engine(f"sqlite+aiosqlite:///{tmp_path / 'haven.db'}")), tmp_path)
     assert (await Partners(db).access_partner(f"Bearer {key}")).name == "Cli Co"
     # Only a hash of the key is stored.
     async with db.read() as session:

@@ -19,7 +19,7 @@ from bot.models.chat import Conversation, Message
 from bot.models.hashlist import HashListEntry
 from bot.models.reports import Report, ReportImage
 from bot.retention import DataProtection
-from tests.harness import ROOT, wait_for
+from tests.harness import ROOT, audit_keyed, wait_for
 from tests.imagefactory import make_image
 from tests.web.test_upload import bot_texts, choose, to_upload_step, upload
 
@@ -94,7 +94,7 @@ async def test_a_child_deletes_their_account_and_published_hashes_stay_unlinked(
     engine = make_engine(database_url)
     try:
         records = await AuditLog(Database(engine)).get_for_subject("account:child")
-        assert (await AuditLog(Database(engine)).verify_chain()).ok
+        assert (await AuditLog(audit_keyed(Database(engine), tmp_path)).verify_chain()).ok
     finally:
         await engine.dispose()
     assert [(r.action, r.actor_id, r.details["images"]) for r in records] == [("account_delete", None, 2)]
@@ -143,7 +143,7 @@ async def test_closed_conversations_are_removed_after_the_retention_period(
     await _submitted_report_with_a_published_hash(reported, database_url)
     engine = make_engine(database_url)
     try:
-        db = Database(engine)
+        db = audit_keyed(Database(engine), tmp_path)
         async with db.write() as session:
             open_ids = list((await session.execute(select(Conversation.id))).scalars())
             users = {u.username: u.id for u in (await session.execute(select(User))).scalars()}

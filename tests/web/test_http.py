@@ -9,11 +9,11 @@ from tests.harness import fresh_csrf, sign_up_child
 
 
 async def test_health_and_metrics(server) -> None:
-    base = await server()
+    base = await server(metrics_token="prometheus-token-123")
     async with aiohttp.ClientSession() as http:
         async with http.get(base + "healthz") as r:
             assert r.status == 200 and (await r.json()) == {"ok": True, "database": "ok"}
-        async with http.get(base + "metrics") as r:
+        async with http.get(base + "metrics", headers={"Authorization": "Bearer prometheus-token-123"}) as r:
             assert r.status == 200
             body = await r.text()
             assert "haven_connected_sockets" in body and "haven_sign_ins_total" in body
@@ -59,12 +59,17 @@ async def test_register_sets_a_safe_rotated_session_cookie(server) -> None:
 
 async def test_secure_flag_when_served_over_tls(server) -> None:
     base = await server(trusted_proxies=("127.0.0.1",))
-    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
-        csrf = await fresh_csrf(http, base)
+    tls = {"X-Forwarded-Proto": "https"}
+    # Secure cookies are not sent back over the test's plain HTTP, so they are carried by hand here.
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
+        async with http.get(base + "auth/me", headers=tls) as r:
+            csrf = (await r.json())["csrf_token"]
+            planted = next(c for c in r.headers.getall("Set-Cookie") if c.startswith("__Host-haven_csrf="))
         async with http.post(base + "auth/register", json={"username": "tls-kid", "password": "long enough pw"},
-                             headers={"X-CSRF-Token": csrf, "X-Forwarded-Proto": "https"}) as r:
-            cookie = next(c for c in r.headers.getall("Set-Cookie") if c.startswith("haven_session="))
-    assert "Secure" in cookie
+                             headers={"X-CSRF-Token": csrf, **tls, "Cookie": planted.split(";")[0]}) as r:
+            assert r.status == 200, await r.text()
+            cookie = next(c for c in r.headers.getall("Set-Cookie") if c.startswith("__Host-haven_session="))
+    assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
 
 
 async def test_each_sign_up_problem_gets_its_own_message(server) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from io import BytesIO
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,7 +21,7 @@ from bot.partners import Partners
 from bot.purge import PurgeConfig, Purger
 from bot.tickets import Notifier
 from dialogs.reporting import ticket_text
-from tests.harness import Person, wait_for
+from tests.harness import Person, audit_keyed, wait_for
 from tests.imagefactory import make_image
 
 NS = "/chat"
@@ -110,17 +111,17 @@ async def queue_item(analyst: Person, reference: str) -> dict[str, Any]:
     return next(item for item in body["reports"] if item["reference"] == reference)
 
 
-async def audit_actions(database_url: str) -> list[tuple[str, str, str]]:
+async def audit_actions(database_url: str, data_dir: Path) -> list[tuple[str, str, str]]:
     engine = make_engine(database_url)
     try:
         entries = await AuditLog(Database(engine)).get_entries(limit=1000)
-        assert (await AuditLog(Database(engine)).verify_chain()).ok
+        assert (await AuditLog(audit_keyed(Database(engine), data_dir)).verify_chain()).ok
         return [(e.action, e.subject, e.actor_role) for e in entries]
     finally:
         await engine.dispose()
 
 
-async def test_an_analyst_reviews_and_the_child_hears_every_step(server, people, database_url) -> None:
+async def test_an_analyst_reviews_and_the_child_hears_every_step(server, people, database_url, tmp_path) -> None:
     base = await server(database_url=database_url)
     kid = await people.child(base)
     _, reference = await report_images(kid, 2)
@@ -173,7 +174,7 @@ async def test_an_analyst_reviews_and_the_child_hears_every_step(server, people,
     assert status == 410 and body["error"]["code"] == "image_purged"
     assert all(i["reference"] != reference for i in (await get(analyst, "/review/api/queue"))[1]["reports"])
 
-    actions = await audit_actions(database_url)
+    actions = await audit_actions(database_url, tmp_path)
     for expected in [("preview", f"image:{first}", "analyst"), ("reveal", f"image:{first}", "analyst"),
                      ("assess", f"image:{first}", "analyst"), ("assess", f"image:{second}", "analyst"),
                      ("decide", f"report:{reference}", "analyst"), ("purge", f"image:{first}", "system"),
@@ -183,7 +184,7 @@ async def test_an_analyst_reviews_and_the_child_hears_every_step(server, people,
     assert actions.count(("reveal", f"image:{first}", "analyst")) == 1
 
 
-async def test_nobody_but_an_analyst_opens_the_console_or_an_image(server, people, database_url) -> None:
+async def test_nobody_but_an_analyst_opens_the_console_or_an_image(server, people, database_url, tmp_path) -> None:
     base = await server(database_url=database_url)
     kid = await people.child(base)
     _, reference = await report_images(kid, 1)
@@ -194,7 +195,7 @@ async def test_nobody_but_an_analyst_opens_the_console_or_an_image(server, peopl
 
     engine = make_engine(database_url)
     try:
-        key = (await Partners(Database(engine)).do_create("acme")).key
+        key = (await Partners(audit_keyed(Database(engine), tmp_path)).do_create("acme")).key
     finally:
         await engine.dispose()
 
@@ -228,7 +229,7 @@ async def test_nobody_but_an_analyst_opens_the_console_or_an_image(server, peopl
 
     status, _ = await get(analyst, "/review")
     assert status == 200
-    actions = await audit_actions(database_url)
+    actions = await audit_actions(database_url, tmp_path)
     assert not [a for a in actions if a[0] in ("preview", "reveal", "assess", "decide", "withdraw")]
     assert (await queue_item(analyst, reference))["status"] == "submitted"
 
@@ -261,7 +262,7 @@ async def test_a_child_never_sees_another_childs_report(server, people, database
     assert all(i["reference"] != bob_ref for i in (await get(analyst, "/review/api/queue"))[1]["reports"])
 
 
-async def test_withdrawn_in_the_chat_then_purged_and_told_on_next_sign_in(server, people, database_url) -> None:
+async def test_withdrawn_in_the_chat_then_purged_and_told_on_next_sign_in(server, people, database_url, tmp_path) -> None:
     base = await server(database_url=database_url)
     kid = await people.child(base)
     client, reference = await report_images(kid, 2)
@@ -277,7 +278,7 @@ async def test_withdrawn_in_the_chat_then_purged_and_told_on_next_sign_in(server
     # A purge pass (as `run.py purge` or the background task runs it) while the child is away.
     engine = make_engine(database_url)
     try:
-        db = Database(engine)
+        db = audit_keyed(Database(engine), tmp_path)
         purger = Purger(db, ListSink(), Notifier(ticket_text), PurgeConfig(retention_days=0), vault=lambda: None)
         result = await purger.run_once()
         assert (result.reports, result.images) == (1, 2)
@@ -293,7 +294,7 @@ async def test_withdrawn_in_the_chat_then_purged_and_told_on_next_sign_in(server
     texts = [m["text"] for m in hello["messages"]]
     assert any(f"Your report {reference} has been withdrawn" in t for t in texts)
     assert texts[-1] == f"The images you sent with report {reference} have now been deleted from Haven."
-    actions = await audit_actions(database_url)
+    actions = await audit_actions(database_url, tmp_path)
     assert ("withdraw", f"report:{reference}", "child") in actions
 
 

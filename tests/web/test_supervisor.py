@@ -172,7 +172,7 @@ async def test_supervisor_reassigns_then_takes_over_talks_and_hands_back(server,
 
 
 async def test_metrics_csv_matches_the_chart_data_and_live_gauges_are_exported(server, people, database_url) -> None:
-    base = await server(database_url=database_url)
+    base = await server(database_url=database_url, metrics_token="prometheus-token-123")
     supervisor, sup = await supervisor_on(base, people, database_url)
     kid, _, conv = await waiting_kid(base, people)
     counsellor, co = await on_duty(base, people, database_url)
@@ -200,7 +200,8 @@ async def test_metrics_csv_matches_the_chart_data_and_live_gauges_are_exported(s
     # every queue change.
     async with aiohttp.ClientSession() as anonymous:
         async def figures() -> list[str]:
-            async with anonymous.get(base.rstrip("/") + "/metrics") as r:
+            async with anonymous.get(base.rstrip("/") + "/metrics",
+                                     headers={"Authorization": "Bearer prometheus-token-123"}) as r:
                 return [line for line in (await r.text()).splitlines() if not line.startswith("#")]
 
         lines = await figures()

@@ -208,3 +208,36 @@ def test_demo_staff_get_keys_for_roles_that_need_them(tmp_path: Path) -> None:
     assert re.search(r"demo-supervisor\s+key: [A-Z2-7]{32}", out), out
     assert re.search(r"demo-analyst\s+key: [A-Z2-7]{32}", out), out
     assert "demo-counsellor  " not in out.split("Two-factor")[1]
+
+
+def _secret_on(page: str) -> str:
+    return re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+
+
+async def test_the_enrolment_page_shows_one_secret_per_sign_in(server: Any, tmp_path: Path) -> None:
+    """Issue 14: a GET made a new secret each time (a reload, or a link someone else sent, undid a scan)."""
+    database_url = f"sqlite+aiosqlite:///{tmp_path / 'totp.db'}"
+    base = await server(database_url=database_url, totp_required_roles=REQUIRED)
+    name = await _make(database_url, "analyst")
+    mine, theirs = Browser(base), Browser(base)
+    try:
+        _, location, _ = await mine.sign_in(name, "/review")
+        first = _secret_on((await mine.get(location))[2])
+        assert _secret_on((await mine.get(location))[2]) == first
+        # Someone else with the password signs in: their page never shows this sign-in's secret ...
+        _, other_location, _ = await theirs.sign_in(name)
+        other = _secret_on((await theirs.get(other_location))[2])
+        assert other != first
+        # ... and this browser is shown a secret of its own again, never theirs.
+        _, _, page = await mine.get(location)
+        again = _secret_on(page)
+        assert again not in (first, other)
+        # The replaced enrolment cannot be finished with the secret it showed.
+        _, _, their_page = await theirs.get("/staff/login")
+        status, where, _ = await theirs.form("/staff/totp/enrol", {"code": code_at(other)}, their_page)
+        assert status == 303 and where.startswith("/staff/login")
+        status, where, _ = await mine.form("/staff/totp/enrol", {"code": code_at(again), "next": "/review"}, page)
+        assert (status, where) == (303, "/review")
+    finally:
+        await mine.http.close()
+        await theirs.http.close()

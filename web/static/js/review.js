@@ -60,8 +60,8 @@ function showAnswers(reports) {
 
 /* The queue ---------------------------------------------------------------------------------- */
 
-async function loadQueue() {
-  const reply = await getJson("/review/api/queue");
+async function loadQueue({ background = false } = {}) {
+  const reply = await getJson("/review/api/queue", { background });
   if (!reply.ok) { fail(reply.error); return; }
   me = reply.me;
   breaks.setMinutes(reply.break_minutes);
@@ -226,7 +226,7 @@ ui.withdraw.addEventListener("click", () => {
     act(`/review/api/reports/${current.id}/withdraw`, "Report withdrawn. The child has been told in their chat.");
   }
 });
-$("refresh").addEventListener("click", loadQueue);
+$("refresh").addEventListener("click", () => loadQueue());
 ui.answersOpen.addEventListener("click", () => { if (answeredId !== null) openReport(answeredId); });
 
 /* Keyboard ----------------------------------------------------------------------------------- */
@@ -248,5 +248,6 @@ document.addEventListener("keydown", (event) => {
 });
 
 loadQueue();
-// Often enough that a child's answer is noticed within a quarter of a minute.
-setInterval(loadQueue, 15_000);
+// Often enough that a child's answer is noticed within a quarter of a minute; a timer, not the analyst,
+// so it does not keep an idle sign-in alive.
+setInterval(() => loadQueue({ background: true }), 15_000);

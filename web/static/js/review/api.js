@@ -4,9 +4,12 @@ const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
 
 const FAILED = { ok: false, error: { code: "network", message: "No answer from the server. Please try again." } };
 
-export async function getJson(path) {
+// `background`: a timer's refresh, not the analyst's own action, so it does not keep an idle sign-in alive.
+export async function getJson(path, { background = false } = {}) {
+  const headers = { Accept: "application/json" };
+  if (background) headers["X-Haven-Background"] = "1";
   try {
-    const response = await fetch(path, { headers: { Accept: "application/json" }, cache: "no-store" });
+    const response = await fetch(path, { headers, cache: "no-store" });
     return await response.json();
   } catch {
     return FAILED;
