@@ -25,15 +25,15 @@ from tests.bot.test_tickets import images_of, submitted_report, world
 from tests.harness import ROOT, LiveServer
 
 
-def core_dump_state(data: bytes, max_bytes: int, max_pixels: int) -> tuple[tuple[int, int], bool]:
+def core_dump_state() -> tuple[tuple[int, int], bool]:
     """Run in a hashing worker: its core-file limit and whether it could still dump."""
     return resource.getrlimit(resource.RLIMIT_CORE), is_dumpable()
 
 
 async def test_hashing_workers_cannot_dump_core() -> None:
-    pool = HashingPool(workers=1, timeout_s=30, worker=core_dump_state)  # type: ignore[arg-type]
+    pool = HashingPool(workers=1, timeout_s=30)
     try:
-        limit, dumpable = await pool.hash(b"x", 100, 100)
+        limit, dumpable = await pool.run(core_dump_state)
     finally:
         pool.close()
     assert tuple(limit) == (0, 0) and dumpable is False

@@ -50,7 +50,7 @@ async def open_report(analyst: Person, reference: str) -> dict[str, Any]:
     return body["report"]  # type: ignore[no-any-return]
 
 
-async def test_a_video_is_reviewed_frame_by_frame_and_its_frames_are_found_again(server, people, database_url):
+async def test_a_video_is_reviewed_frame_by_frame_and_its_frames_are_found_again(server, people, database_url, tmp_path):
     base = await server(database_url=database_url)
     video = make_video(8.0, 320, 240, fps=10, seed=31, audio=True, kinds=("shapes", "noise"))
     first = await people.child(base)
@@ -85,7 +85,7 @@ async def test_a_video_is_reviewed_frame_by_frame_and_its_frames_are_found_again
         assert status == 200 and Image.open(io.BytesIO(data)).mode == "L", image
     status, data = await view(analyst, gif["id"], "reveal", 3)
     assert status == 200
-    actions = await audit_actions(database_url)
+    actions = await audit_actions(database_url, tmp_path)
     assert actions.count(("preview", f"image:{clip['id']}", "analyst")) == 2
     assert actions.count(("reveal", f"image:{clip['id']}", "analyst")) == 1
 
