@@ -2,9 +2,10 @@
 
 Two data sets of `--hashes` distinct PDQs. "uniform": random hashes, and for each query planted
 neighbours at every distance 0..31 and decoys at 32..40 that must not match. "clustered":
-near-duplicate families as real lists have them (Zipf-sized, up to 1 in 200 of the list in one family;
-members a few to 40 bits from the family's centre), queries near a family (0..24 bits from its centre
-or a member), decoys 32..40 bits from a centre, and random ones. For each: recall within 31 against
+near-duplicate families as real lists have them (Zipf-sized, up to `--family-max` members, half of
+them a few bits from the family's centre and half up to 40), queries near a family (0..24 bits from
+its centre or a member; families picked by size, so the big ones are asked about most), decoys 32..40
+bits from a centre, and random ones. For each: recall within 31 against
 faiss as ground truth (every hash and its distance), median and p99 single-query time of both with
 one thread each, interleaved query by query, their ratio, bytes per hash (the index's arrays, and RSS
 growth), build time, and the cost of 10,000 adds and 10,000 removals.
@@ -26,7 +27,7 @@ from typing import Callable
 import faiss
 import numpy as np
 
-from bot.pdqindex import MAX_RADIUS, PdqIndex, distinct_rows, words_to_hex
+from bot.pdqindex import MAX_RADIUS, PdqIndex, default_plan, distinct_rows, words_to_hex
 
 
 def random_words(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -60,8 +61,7 @@ def uniform_data(rng: np.random.Generator, n: int, queries: int) -> tuple[np.nda
     return data[rng.permutation(len(data))], targets
 
 
-def clustered_data(rng: np.random.Generator, n: int, queries: int) -> tuple[np.ndarray, np.ndarray]:
-    cap = max(100, n // 200)
+def clustered_data(rng: np.random.Generator, n: int, queries: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
     sizes: list[int] = []
     while sum(sizes) < n:
         sizes.extend(np.minimum(rng.zipf(1.6, 10_000), cap).tolist())
@@ -120,7 +120,8 @@ def summary(times: Times) -> tuple[float, float, float, float]:
 
 
 def run(name: str, data: np.ndarray, targets: np.ndarray, adds: int, rng: np.random.Generator) -> None:
-    print(f"\n== {name}: {len(data):,} distinct PDQ hashes, {len(targets)} queries")
+    print(f"\n== {name}: {len(data):,} distinct PDQ hashes, {len(targets)} queries; "
+          f"{'C inner loop' if PdqIndex().kernel else 'numpy only (no C library built)'}")
     before = rss()
     started = time.perf_counter()
     index = PdqIndex(data)
@@ -134,20 +135,23 @@ def run(name: str, data: np.ndarray, targets: np.ndarray, adds: int, rng: np.ran
 
     # Recall and exactness against faiss: the same hashes at the same distances, nothing more.
     expected_pairs = found_pairs = exact = extra = 0
+    counts: list[int] = []
     for q in range(len(targets)):
-        ours = {m.pdq: m.distance for m in index.search(hex_queries[q])}
+        ours = index.search_distances(hex_queries[q])
         _, dist, ids = flat.range_search(byte_queries[q], MAX_RADIUS + 1)  # faiss: distance < radius
         theirs = {words_to_hex(data[i]): int(d) for i, d in zip(ids, dist)}
         expected_pairs += len(theirs)
         found_pairs += sum(ours.get(h) == d for h, d in theirs.items())
         extra += len(ours.keys() - theirs.keys())
         exact += ours == theirs
+        counts.append(len(theirs))
     recall = found_pairs / expected_pairs if expected_pairs else 1.0
 
-    full, arrays, brute = timed([lambda q: index.search(hex_queries[q]),
-                                 lambda q: index.search_words(targets[q]),
-                                 lambda q: flat.range_search(byte_queries[q], MAX_RADIUS + 1)],
-                                range(len(targets)))
+    callers, full, arrays, brute = timed([lambda q: index.search_distances(hex_queries[q]),
+                                          lambda q: index.search(hex_queries[q]),
+                                          lambda q: index.search_words(targets[q]),
+                                          lambda q: flat.range_search(byte_queries[q], MAX_RADIUS + 1)],
+                                         range(len(targets)))
 
     # Incremental refresh: adds near the queries (so they must be found at once), then removals.
     new = distinct_rows(flip_many(rng, targets[rng.integers(0, len(targets), adds)], rng.integers(0, 32, adds)))
@@ -156,7 +160,7 @@ def run(name: str, data: np.ndarray, targets: np.ndarray, adds: int, rng: np.ran
     index.add(new)
     add_s = time.perf_counter() - started
     probe = rng.integers(0, len(new), 200)
-    seen = sum(len(index.search(words_to_hex(new[i]), 0)) == 1 for i in probe)
+    seen = sum(len(index.search_distances(words_to_hex(new[i]), 0)) == 1 for i in probe)
     started = time.perf_counter()
     index.compact()
     compact_s = time.perf_counter() - started
@@ -164,20 +168,26 @@ def run(name: str, data: np.ndarray, targets: np.ndarray, adds: int, rng: np.ran
     started = time.perf_counter()
     index.remove(gone)
     remove_s = time.perf_counter() - started
-    hidden = sum(not index.search(words_to_hex(gone[i]), 0) for i in probe)
-    after, = timed([lambda q: index.search(hex_queries[q])], range(min(100, len(targets))))
+    hidden = sum(not index.search_distances(words_to_hex(gone[i]), 0) for i in probe)
+    after, = timed([lambda q: index.search_distances(hex_queries[q])], range(min(100, len(targets))))
 
     print(f"recall within {MAX_RADIUS}, faiss flat as truth:  {recall:.4%} ({found_pairs:,}/{expected_pairs:,} "
           f"hashes with their distance); {exact}/{len(targets)} queries exactly faiss's answer, {extra} extra")
-    print(f"matches per query:                     {expected_pairs / len(targets):.1f} on average")
+    segment = index._segments[0]
+    replanned = sum(segment._plan(t.view(np.uint32), MAX_RADIUS, index.kernel)[0] != default_plan(MAX_RADIUS)
+                    for t in targets)
+    print(f"matches per query:                     {expected_pairs / len(targets):.1f} on average, "
+          f"{max(counts)} at most; {replanned} queries re-planned for crowded buckets")
     print(f"build:                                 {build_s:.2f} s (target < 60)")
     print("single query, ms                       wall median    p99  |  CPU median    p99")
     flat_s = summary(brute)
-    for label, times in (("Haven search (hex -> PdqMatch list)", full), ("Haven search_words (arrays)", arrays),
+    for label, times in (("Haven search_distances (hex -> dict)", callers),
+                         ("Haven search (hex -> PdqMatch list)", full), ("Haven search_words (arrays)", arrays),
                          ("faiss IndexBinaryFlat.range_search", brute)):
         s = summary(times)
         print(f"  {label:<36} {s[0] * 1e3:9.3f} {s[1] * 1e3:8.3f}  | {s[2] * 1e3:9.3f} {s[3] * 1e3:8.3f}")
-    for label, times in (("search / faiss", full), ("search_words / faiss", arrays)):
+    for label, times in (("search_distances / faiss", callers), ("search / faiss", full),
+                         ("search_words / faiss", arrays)):
         s = summary(times)
         print(f"  ratio {label:<30} {s[0] / flat_s[0]:8.3f}x {s[1] / flat_s[1]:7.3f}x | "
               f"{s[2] / flat_s[2]:8.3f}x {s[3] / flat_s[3]:7.3f}x   (target <= 0.2x)")
@@ -195,6 +205,7 @@ def main() -> None:
     parser.add_argument("-n", "--hashes", type=int, default=1_000_000)
     parser.add_argument("-q", "--queries", type=int, default=300)
     parser.add_argument("--adds", type=int, default=10_000)
+    parser.add_argument("--family-max", type=int, default=10_000, help="largest near-duplicate family")
     parser.add_argument("--data", choices=["uniform", "clustered", "both"], default="both")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
@@ -206,8 +217,8 @@ def main() -> None:
         run("uniform random, planted neighbours at 0..31 and decoys at 32..40", data, targets, args.adds, rng)
         del data
     if args.data in ("clustered", "both"):
-        data, targets = clustered_data(rng, args.hashes, args.queries)
-        run("clustered: near-duplicate families", data, targets, args.adds, rng)
+        data, targets = clustered_data(rng, args.hashes, args.queries, args.family_max)
+        run(f"clustered: near-duplicate families of up to {args.family_max:,}", data, targets, args.adds, rng)
 
 
 if __name__ == "__main__":
