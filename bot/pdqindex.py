@@ -689,6 +689,7 @@ class LivePdqIndex:
     """
 
     page = 5000
+    backlog = 200_000  # more changes than this since the last refresh: rebuild instead
 
     def __init__(self, source: _PdqSource) -> None:
         self.source = source
@@ -704,12 +705,17 @@ class LivePdqIndex:
     async def rebuild(self) -> None:
         """Load every active PDQ from the database and build a new index off the event loop."""
         async with self._refreshing:
-            last, values = 0, []
-            async for change, pdqs, _ in self.source.iter_pdqs(0):
-                last = change
-                values.extend(pdqs)
-            await asyncio.get_running_loop().run_in_executor(None, self.index.replace, values)
-            self.change = last
+            await self._rebuild()
+
+    async def _rebuild(self) -> None:
+        loop = asyncio.get_running_loop()
+        last, parts = 0, [np.empty((0, 4), dtype=np.uint64)]
+        async for change, pdqs, _ in self.source.iter_pdqs(0):
+            last = change
+            # Page by page into words: ten million hex strings at once would take a gigabyte.
+            parts.append(await loop.run_in_executor(None, hex_to_words, pdqs))
+        await loop.run_in_executor(None, self.index.replace, np.concatenate(parts))
+        self.change = last
 
     def _apply(self, added: list[str], withdrawn: list[str]) -> None:
         self.index.remove(withdrawn)
@@ -722,6 +728,9 @@ class LivePdqIndex:
         loop = asyncio.get_running_loop()
         async with self._refreshing:
             before = self.change
+            if await self.source.get_last_change() - before > self.backlog:
+                await self._rebuild()  # quicker than paging through the changes one entry at a time
+                return self.change - before
             while True:
                 changes = await self.source.get_changes(self.change, self.page)
                 added = [entry.pdq for entry in changes.entries if entry.active]

@@ -393,3 +393,10 @@ async def test_live_index_pages_through_a_backlog_and_compacts(db) -> None:
     assert await live.refresh() == 40
     assert len(live.index) == 40 and live.index.segments == 1  # compacted after the refresh
     assert [[m.pdq for m in await live.search(p, 0)] for p in pdqs] == [[p] for p in pdqs]
+    live.backlog = 5  # a long backlog is read by a rebuild
+    await hashlist.do_withdraw(ANALYST, 100)
+    for i in range(6):
+        await hashlist.do_publish(ANALYST, 200 + i, "B", _hashes(200 + i, pdqs[i]))
+    assert await live.refresh() == 7
+    assert len(live.index) == 40 and live.stale == 0 and live.index.segments == 1
+    assert await live.search_distances(pdqs[0], 0) == {pdqs[0]: 0}  # image 200 still lists it
