@@ -14,12 +14,14 @@ the row (32 bytes), seven entries (28), its share of the bucket starts (8 tables
 at most 3.5 bytes a hash by the choice of `bits`) and a withdrawn bit: under 64 bytes.
 
 A hash found by several tables is kept only by the first table that must find it, so nothing is
-reported twice and no set is built. Near-duplicate families put thousands of hashes in a few buckets;
-when the buckets a query would read hold far more than random data would put there, the query
-re-plans its thresholds (Qin et al., "GPH: Similarity search in Hamming space", ICDE 2018): lower t
-in the crowded tables and higher in the sparse ones, the cheapest plan that keeps the pigeonhole
-bound. The per-query loop is C (bot/pdqscan.c, built by scripts/setup) with the same in numpy when
-the library is absent.
+reported twice and no set is built. Near-duplicate families put thousands of hashes in a few buckets
+(all of a family's members share most chunks). The 28 known bits drop most of them before their row
+is read, and the C loop does not even read a crowded bucket through: its entries are sorted by those
+bits, so it binary-searches the runs within reach of the query's (tables 1..7; table 0's rows are read
+in place, in order). Measured (bench/matching.py), that beats re-planning the per-table thresholds
+around crowded tables (Qin et al., GPH, ICDE 2018), which was tried: widening a table reads more
+buckets than skipping a crowded one saves. The per-query loop is C (bot/pdqscan.c, built by
+scripts/setup), the same in numpy when the library is absent.
 
 Changes are incremental. New hashes go into a buffer searched by brute force; a compaction (in a
 worker thread) turns it into a segment with its own tables, merging trailing segments of similar
@@ -46,20 +48,13 @@ import numpy as np
 
 MAX_RADIUS = 31
 CHUNKS = 8
-PLAN_MAX = 5  # the highest threshold a re-planned table may get (C(20, <= 5) = 21,700 buckets)
-# Re-plan when the buckets hold this many times what random hashes would put there, and enough to matter.
-CROWDED_FACTOR = 2.0
-CROWDED_MIN = 20_000
-UNEVEN = 2.0  # ... and the most crowded table reads this many times the median one
-# Planner costs in units of one table entry scanned: a bucket (a cache miss or two), a row of table 0.
-_BUCKET_COST = 8
-_ROW_COST = 2
+CHUNK_RADIUS = MAX_RADIUS // CHUNKS  # 3: pigeonhole, 8 chunks x (3 + 1) > 31
 _MIX = (np.uint64(0x9E3779B97F4A7C15), np.uint64(0xC2B2AE3D27D4EB4F), np.uint64(0x165667B19E3779F9),
         np.uint64(0xD6E8FEB86659FD93), np.uint64(0xFF51AFD7ED558CCD))
 
 KERNEL_SOURCE = Path(__file__).with_name("pdqscan.c")
 KERNEL_LIBRARY = Path(__file__).with_name("_pdqscan.so")
-_KERNEL_ABI = 2
+_KERNEL_ABI = 4
 
 
 def table_bits(n: int) -> int:
@@ -79,10 +74,10 @@ def default_plan(radius: int) -> tuple[int, ...]:
 
 @functools.lru_cache(maxsize=None)
 def _masks(bits: int) -> tuple[np.ndarray, np.ndarray]:
-    """Every `bits`-wide mask of weight 0..PLAN_MAX, lightest first, and where each weight ends."""
+    """Every `bits`-wide mask of weight 0..3, lightest first, and where each weight ends."""
     masks: list[int] = []
     ends: list[int] = []
-    for weight in range(PLAN_MAX + 1):
+    for weight in range(CHUNK_RADIUS + 1):
         for chosen in itertools.combinations(range(bits), weight):
             masks.append(sum(1 << bit for bit in chosen))
         ends.append(len(masks))
@@ -149,7 +144,8 @@ class Kernel:
         self.search = library.pdq_search
         self.search.restype = c_int64
         self.search.argtypes = [pointer, c_int64, pointer, pointer, c_int, c_int, pointer, pointer, c_int,
-                                pointer, pointer, pointer, pointer, pointer, pointer, c_int64]
+                                pointer, pointer, pointer, pointer, pointer, pointer, pointer, c_int, pointer,
+                                pointer, pointer, c_int64]
 
     @classmethod
     def load(cls, path: Path = KERNEL_LIBRARY) -> "Kernel | None":
@@ -203,22 +199,25 @@ def _repeats(rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
     later = np.flatnonzero(keys[1:] == keys[:-1]) + 1  # rows whose key is their predecessor's
     if not len(later):
         return repeat
-    starts = np.ones(len(rows), dtype=bool)
-    starts[later] = False
-    first = np.maximum.accumulate(np.where(starts, np.arange(len(rows)), 0))[later]  # each one's run start
-    equal = (rows[later] == rows[first]).all(axis=1)
-    repeat[later[equal]] = True
-    # A run holding two different rows (their keys collided) is sorted out row by row; it is rare.
-    for start in np.unique(first[~equal]):
-        end = start + 1
-        while end < len(rows) and keys[end] == keys[start]:
-            end += 1
-        seen: set[bytes] = set()
-        for position in range(start, end):
-            row = rows[position].tobytes()
-            repeat[position] = row in seen
-            seen.add(row)
+    # Every row of a run of equal keys, sorted by run and then by the whole row (stably: the first of
+    # equal rows stays first), so that equal rows are next to each other.
+    members = np.unique(np.concatenate([later - 1, later]))
+    run = np.cumsum(np.r_[True, np.diff(members) > 1] | np.r_[True, keys[members[1:]] != keys[members[:-1]]])
+    group = rows[members]
+    order = np.lexsort((group[:, 3], group[:, 2], group[:, 1], group[:, 0], run))
+    group, run, members = group[order], run[order], members[order]
+    same = (run[1:] == run[:-1]) & (group[1:] == group[:-1]).all(axis=1)
+    repeat[members[1:][same]] = True
     return repeat
+
+
+def _row_keys(words: np.ndarray, pos_bits: int) -> np.ndarray:
+    """Table 0's order: chunk 0, then as many bits of a hash of the whole row as fit beside a position."""
+    tag_bits = 32 - pos_bits
+    keys = words.view(np.uint32)[:, 0].astype(np.uint64) << np.uint64(tag_bits)
+    if tag_bits:
+        keys |= _mix(words) >> np.uint64(64 - tag_bits)
+    return keys
 
 
 def distinct_rows(words: np.ndarray) -> np.ndarray:
@@ -259,12 +258,10 @@ class _Segment:
         if n >= 2**32:
             raise ValueError("a segment holds at most 2**32 - 1 hashes")
         bits, pos_bits = table_bits(n), position_bits(n)
-        # Table 0: by chunk 0's bucket, then by a hash of the whole row, so that equal rows end up side
-        # by side (and are dropped here) and `locate` can binary-search a crowded bucket.
-        spare = 64 - bits - pos_bits  # at least 8: bits <= 24 and pos_bits <= 32
-        key = (words.view(np.uint32)[:, 0] >> np.uint32(32 - bits)).astype(np.uint64) << np.uint64(spare)
-        key |= _mix(words) >> np.uint64(64 - spare)
-        order, key = _sort_by(key, pos_bits)
+        # Table 0: by chunk 0, so that the C loop can binary-search a crowded bucket, then by a hash of
+        # the whole row, so that equal rows end up side by side (and are dropped here) and `locate`
+        # can binary-search for a row.
+        order, key = _sort_by(_row_keys(words, pos_bits), pos_bits)
         rows = np.take(words, order, axis=0)
         del order
         repeat = _repeats(rows, key)
@@ -318,42 +315,38 @@ class _Segment:
     # --- exact lookups (refreshes) ---
 
     def locate(self, words: np.ndarray) -> np.ndarray:
-        """Each row's position here, or -1 (withdrawn rows included), by table 0's bucket."""
+        """Each row's position here, or -1 (withdrawn rows included): table 0's bucket, and in a
+        crowded one a binary search for the row's key."""
         found = np.full(len(words), -1, dtype=np.int64)
         if not len(self.rows) or not len(words):
             return found
-        spare = 64 - self.bits - self.pos_bits
-        keys = (words.view(np.uint32)[:, 0] >> np.uint32(32 - self.bits)).astype(np.int64)
-        lo = self.offsets[0][keys].astype(np.int64)
-        end = self.offsets[0][keys + 1].astype(np.int64)
-        run_end = end.copy()
-        # A small bucket is compared row by row; a crowded one is binary-searched for the row's tag.
-        crowded = np.flatnonzero(end - lo > 64)
+        buckets = (words.view(np.uint32)[:, 0] >> np.uint32(32 - self.bits)).astype(np.int64)
+        lo = self.offsets[0][buckets].astype(np.int64)
+        hi = self.offsets[0][buckets + 1].astype(np.int64)
+        crowded = np.flatnonzero(hi - lo > 64)
         if len(crowded):
-            def tag(rows: np.ndarray) -> np.ndarray:
-                return _mix(rows) >> np.uint64(64 - spare)
-
-            want = tag(words)
-            hi = end.copy()
-            active = crowded
-            while len(active):  # lower bound of the row's tag in its bucket
-                mid = (lo[active] + hi[active]) >> 1
-                less = tag(self.rows[mid]) < want[active]
-                lo[active] = np.where(less, mid + 1, lo[active])
-                hi[active] = np.where(less, hi[active], mid)
-                active = active[lo[active] < hi[active]]
-            run_end[crowded] = lo[crowded]  # then the run of equal tags, nearly always of length 0 or 1
-            within = crowded[run_end[crowded] < end[crowded]]
-            while len(within):
-                within = within[tag(self.rows[run_end[within]]) == want[within]]
-                run_end[within] += 1
-                within = within[run_end[within] < end[within]]
-        lengths = run_end - lo
+            want = _row_keys(words[crowded], self.pos_bits)
+            lo[crowded] = self._bound(want, lo[crowded], hi[crowded], upper=False)
+            hi[crowded] = self._bound(want, lo[crowded], hi[crowded], upper=True)
+        lengths = hi - lo
         candidates = _ranges(lo, lengths)
         owner = np.repeat(np.arange(len(words)), lengths)
         equal = (self.rows[candidates] == words[owner]).all(axis=1)
         found[owner[equal]] = candidates[equal]
         return found
+
+    def _bound(self, want: np.ndarray, lo: np.ndarray, hi: np.ndarray, upper: bool) -> np.ndarray:
+        """Where each `want` key starts (or ends, if `upper`) in rows [lo, hi), vectorised."""
+        lo, hi = lo.copy(), hi.copy()
+        active = np.flatnonzero(lo < hi)
+        while len(active):
+            mid = (lo[active] + hi[active]) >> 1
+            key = _row_keys(self.rows[mid], self.pos_bits)
+            right = key <= want[active] if upper else key < want[active]
+            lo[active] = np.where(right, mid + 1, lo[active])
+            hi[active] = np.where(right, hi[active], mid)
+            active = active[lo[active] < hi[active]]
+        return lo
 
     def mark_dead(self, words: np.ndarray) -> int:
         positions = self.locate(words)
@@ -375,41 +368,28 @@ class _Segment:
         starts = flat[slots].astype(np.int64)
         return starts, flat[slots + 1].astype(np.int64) - starts
 
-    def _bucket_sums(self, query32: np.ndarray, max_weight: int, kernel: Kernel | None) -> np.ndarray:
-        """(8, max_weight + 1): how many entries each table holds at each weight from the query's key."""
+    def _read_count(self, query32: np.ndarray, plan: Sequence[int], kernel: Kernel) -> int:
+        """How many entries (and table-0 rows) the search under `plan` reads: a bound on its matches."""
         masks, ends = _masks(self.bits)
-        sums = np.empty((CHUNKS, max_weight + 1), dtype=np.int64)
-        if kernel is not None:
-            kernel.bucket_sums(self.offsets.ctypes.data, self.bits, query32.ctypes.data, masks.ctypes.data,
-                               ends.ctypes.data, max_weight, sums.ctypes.data)
-            return sums
-        _, sizes = self._buckets(query32, max_weight)
-        running = np.concatenate([np.zeros((CHUNKS, 1), dtype=np.int64), np.cumsum(sizes, axis=1)], axis=1)
-        return np.diff(running[:, np.r_[0, ends[:max_weight + 1]]], axis=1)
+        widest = max(plan)
+        sums = np.empty((CHUNKS, widest + 1), dtype=np.int64)
+        kernel.bucket_sums(self.offsets.ctypes.data, self.bits, query32.ctypes.data, masks.ctypes.data,
+                           ends.ctypes.data, widest, sums.ctypes.data)
+        return sum(int(sums[table, :t + 1].sum()) for table, t in enumerate(plan) if t >= 0)
 
-    def _plan(self, query32: np.ndarray, radius: int, kernel: Kernel | None) -> tuple[tuple[int, ...], int]:
-        """The thresholds to search with, and how many entries they read."""
-        plan = default_plan(radius)
-        _, ends = _masks(self.bits)
-        reads = _reads(self._bucket_sums(query32, max(plan), kernel), plan)
-        expected = sum(int(ends[t]) for t in plan if t >= 0) * len(self.rows) / (1 << self.bits)
-        # Re-plan only when the buckets are crowded, and crowded in some tables more than in others: a
-        # family near the query in every chunk is the answer, and no plan reads less of it.
-        if reads.sum() <= max(CROWDED_FACTOR * expected, CROWDED_MIN) or reads.max() <= UNEVEN * np.median(reads):
-            return plan, int(reads.sum())
-        sums = self._bucket_sums(query32, PLAN_MAX, kernel)
-        plan = _cheapest_plan(sums, ends, radius)
-        return plan, int(_reads(sums, plan).sum())
-
-    def search(self, query: np.ndarray, radius: int, kernel: Kernel | None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, radius: int, kernel: Kernel | None, split: bool = True
+               ) -> tuple[np.ndarray, np.ndarray]:
         """(positions, distances) of every live row within `radius` of `query`, in no particular order."""
         if not len(self.rows):
             return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.uint16)
         query32 = query.view(np.uint32)
-        plan, total = self._plan(query32, radius, kernel)
+        plan = default_plan(radius)
         if kernel is None:
             return self._search_numpy(query, query32, radius, plan)
         masks, ends = _masks(self.bits)
+        extra_masks, extra_ends = _masks(self.prefix_bits - self.bits)
+        low_masks, low_ends = _masks(32 - self.bits)
+        total = self._read_count(query32, plan, kernel)
         positions = np.empty(total, dtype=np.int64)  # a match is a candidate: there are no more
         distances = np.empty(total, dtype=np.uint16)
         limits = np.array(plan, dtype=np.int32)
@@ -417,7 +397,8 @@ class _Segment:
         found = kernel.search(
             self.rows.ctypes.data, len(self.rows), self.entries.ctypes.data, self.offsets.ctypes.data, self.bits,
             self.pos_bits, self.dead.ctypes.data if self.dead_count else None, query.ctypes.data, radius,
-            limits.ctypes.data, masks.ctypes.data, ends.ctypes.data, bounds.ctypes.data, positions.ctypes.data,
+            limits.ctypes.data, masks.ctypes.data, ends.ctypes.data, extra_masks.ctypes.data, extra_ends.ctypes.data,
+            low_masks.ctypes.data, low_ends.ctypes.data, int(split), bounds.ctypes.data, positions.ctypes.data,
             distances.ctypes.data, total)
         return positions[:found], distances[:found]
 
@@ -470,49 +451,17 @@ class _Segment:
         return positions[keep], distances[keep]
 
 
-def _reads(sums: np.ndarray, plan: Sequence[int]) -> np.ndarray:
-    """Entries each table reads under `plan`, from `sums[table, weight]`."""
-    running = np.concatenate([np.zeros((CHUNKS, 1), dtype=np.int64), np.cumsum(sums, axis=1)], axis=1)
-    return running[np.arange(CHUNKS), np.asarray(plan) + 1]
-
-
-def _cheapest_plan(sums: np.ndarray, ends: np.ndarray, radius: int) -> tuple[int, ...]:
-    """Thresholds t (-1..PLAN_MAX) per table with sum(t + 1) >= radius + 1 that read the fewest entries
-    and buckets: GPH's dynamic programme over tables. `sums[table, weight]`: entries at that weight."""
-    buckets = np.diff(np.r_[0, ends])
-    cost = np.cumsum(sums + _BUCKET_COST * buckets[None, :], axis=1).astype(float)
-    cost[0] += (_ROW_COST - 1) * np.cumsum(sums[0])  # table 0 scans rows, not entries
-    cost = np.concatenate([np.zeros((CHUNKS, 1)), cost], axis=1)  # column 0: t = -1, the table is not read
-    width = CHUNKS * (PLAN_MAX + 1) + 1
-    best = np.full(width, np.inf)
-    best[0] = 0.0  # best[s]: least cost of the tables so far with sum(t + 1) == s
-    choices = []
-    padding = np.full(PLAN_MAX + 1, np.inf)
-    for table in range(CHUNKS):
-        # options[s, step]: reach s by reading this table at t = step - 1, from best[s - step].
-        options = np.lib.stride_tricks.sliding_window_view(np.concatenate([padding, best]), PLAN_MAX + 2)
-        options = options[:, ::-1] + cost[table]
-        choice = options.argmin(axis=1)
-        choices.append(choice)
-        best = options[np.arange(width), choice]
-    reached = radius + 1 + int(best[radius + 1:].argmin())
-    plan = []
-    for table in reversed(range(CHUNKS)):
-        step = int(choices[table][reached])
-        plan.append(step - 1)
-        reached -= step
-    return tuple(reversed(plan))
-
-
 class PdqIndex:
     """Thread-safe: searches read a snapshot; changes swap snapshots under a lock.
 
-    `kernel` is the C inner loop (the built library by default; None for numpy alone).
+    `kernel` is the C inner loop (the built library by default; None for numpy alone). `split_crowded`:
+    the kernel binary-searches crowded buckets (False reads them through, for comparison).
     """
 
     def __init__(self, hashes: Sequence[str] | np.ndarray = (), buffer_max: int = 8192, merge_ratio: float = 2.0,
-                 kernel: Kernel | None = KERNEL) -> None:
+                 kernel: Kernel | None = KERNEL, split_crowded: bool = True) -> None:
         self.kernel = kernel
+        self.split_crowded = split_crowded
         words = _as_words(hashes)
         self._lock = threading.Lock()
         self._compacting = threading.Lock()
@@ -639,7 +588,7 @@ class PdqIndex:
             segments, buffer, live = self._segments, self._buffer, self._buffer_live
         rows, distances = [], []
         for segment in segments:
-            positions, near = segment.search(query, max_distance, self.kernel)
+            positions, near = segment.search(query, max_distance, self.kernel, self.split_crowded)
             rows.append(np.take(segment.rows, positions, axis=0))
             distances.append(near)
         if len(buffer):

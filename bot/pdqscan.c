@@ -6,7 +6,7 @@
  */
 #include <stdint.h>
 
-#define PDQ_ABI 2
+#define PDQ_ABI 4
 #define CHUNKS 8
 #define PREFETCH 8 /* buckets ahead */
 
@@ -36,6 +36,37 @@ void pdq_bucket_sums(const uint32_t *offsets, int bits, const uint32_t *query32,
     }
 }
 
+static inline int64_t log2_ceil(uint32_t x)
+{
+    return x <= 1 ? 1 : 32 - __builtin_clz(x - 1);
+}
+
+/* The first position in column[lo, hi) (sorted) holding at least `key`. */
+static inline uint32_t lower_bound(const uint32_t *column, uint32_t lo, uint32_t hi, uint64_t key)
+{
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (column[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* The same over the rows' chunk 0 (table 0's order). */
+static inline uint32_t rows_lower_bound(const uint32_t *rows32, uint32_t lo, uint32_t hi, uint64_t chunk)
+{
+    while (lo < hi) {
+        const uint32_t mid = lo + (hi - lo) / 2;
+        if (rows32[(int64_t)mid * 8] < chunk)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
 /* The first table whose threshold `row` is within: a match is reported by that table only. */
 static inline int first_table(const uint32_t *row32, const uint32_t *query32, const int32_t *plan, int prefix_bits)
 {
@@ -52,10 +83,14 @@ static inline int first_table(const uint32_t *row32, const uint32_t *query32, co
 }
 
 /* Every live row within `radius` of `query`: positions and distances, at most `capacity` written;
- * returns how many there are. `bounds` is room for two uint32 per bucket of the widest table read. */
+ * returns how many there are. `masks`/`ends`: bucket-key masks by weight; `extra_masks`/`extra_ends`:
+ * the same over the bits stored in an entry, `low_masks`/`low_ends` over a chunk's bits below its
+ * bucket key; `split`: binary-search crowded buckets (0: read them all, for comparison). `bounds` is
+ * room for two uint32 per bucket of the widest table read. */
 int64_t pdq_search(const uint64_t *rows, int64_t n, const uint32_t *entries, const uint32_t *offsets, int bits,
                    int pos_bits, const uint8_t *dead, const uint64_t *query, int radius, const int32_t *plan,
-                   const int64_t *masks, const int64_t *ends, uint32_t *bounds, int64_t *out_pos,
+                   const int64_t *masks, const int64_t *ends, const int64_t *extra_masks, const int64_t *extra_ends,
+                   const int64_t *low_masks, const int64_t *low_ends, int split, uint32_t *bounds, int64_t *out_pos,
                    uint16_t *out_dist, int64_t capacity)
 {
     const uint32_t *query32 = (const uint32_t *)query;
@@ -64,6 +99,7 @@ int64_t pdq_search(const uint64_t *rows, int64_t n, const uint32_t *entries, con
     const int extra = prefix_bits - bits;
     const uint32_t pos_mask = pos_bits >= 32 ? 0xFFFFFFFFu : (1u << pos_bits) - 1;
     const uint32_t extra_mask = extra >= 32 ? 0xFFFFFFFFu : (1u << extra) - 1;
+    const uint32_t low_mask = (1u << (32 - bits)) - 1;
     const int64_t width = ((int64_t)1 << bits) + 1;
     int64_t count = 0;
 
@@ -115,11 +151,33 @@ int64_t pdq_search(const uint64_t *rows, int64_t n, const uint32_t *entries, con
                     __builtin_prefetch(column + ahead);
             }
             const uint32_t start = bounds[2 * i], end = bounds[2 * i + 1];
-            if (table == 0) {
+            if (table == 0 && split && (int64_t)low_ends[allowed] * 2 * log2_ceil(end - start) < end - start) {
+                /* A crowded bucket of table 0: its rows are sorted by chunk 0, so binary-search the runs
+                 * of chunk values within `allowed` of the query's. */
+                const uint32_t top = (key ^ (uint32_t)masks[i]) << (32 - bits);
+                for (int64_t m = 0; m < low_ends[allowed]; m++) {
+                    const uint64_t chunk = top | ((query32[0] ^ (uint32_t)low_masks[m]) & low_mask);
+                    const uint32_t from = rows_lower_bound(rows32, start, end, chunk);
+                    const uint32_t to = rows_lower_bound(rows32, from, end, chunk + 1);
+                    for (uint32_t p = from; p < to; p++)
+                        VERIFY(p, 0);
+                }
+            } else if (table == 0) {
                 /* The rows are in table 0's order: check the whole chunk in place. */
                 for (uint32_t p = start; p < end; p++)
                     if (pc32(rows32[(int64_t)p * 8] ^ query32[0]) <= limit)
                         VERIFY(p, 0);
+            } else if (split && extra && (int64_t)extra_ends[allowed] * 2 * log2_ceil(end - start) < end - start) {
+                /* A crowded bucket (near-duplicates): its entries are sorted by the chunk's next bits, so
+                 * binary-search the runs within `allowed` of the query's instead of reading them all. */
+                const uint32_t above = (column[start] >> pos_bits) & ~extra_mask; /* the same in one bucket */
+                for (int64_t m = 0; m < extra_ends[allowed]; m++) {
+                    const uint64_t next = above | (want ^ (uint32_t)extra_masks[m]);
+                    const uint32_t from = lower_bound(column, start, end, next << pos_bits);
+                    const uint32_t to = lower_bound(column, from, end, (next + 1) << pos_bits);
+                    for (uint32_t j = from; j < to; j++)
+                        VERIFY(column[j] & pos_mask, table);
+                }
             } else {
                 for (uint32_t j = start; j < end; j++) {
                     const uint32_t entry = column[j];

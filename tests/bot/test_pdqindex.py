@@ -14,7 +14,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import bot.pdqindex as pdqindex
 from bot.audit import Actor
 from bot.hashlist import HashList, ImageHashes
 from bot.pdqindex import (
@@ -24,7 +23,6 @@ from bot.pdqindex import (
     PdqIndex,
     _Segment,
     build_kernel,
-    default_plan,
     hex_to_words,
     words_to_hex,
 )
@@ -122,74 +120,30 @@ def test_recall_is_exact_on_clustered_lists(kernel: Kernel | None) -> None:
     assert answered > 100  # the clustered queries really had neighbours to find
 
 
-def test_a_crowded_query_is_replanned_and_stays_exact(kernel: Kernel | None) -> None:
-    # 60,000 hashes within 4 bits of one centre, and a query that shares the centre's chunks 0 and 1 but
-    # differs in 6 of the top 8 bits of each other chunk (36 bits in all): tables 0 and 1 would read the
-    # whole family, the others none of it.
+@pytest.mark.parametrize("split", [True, False])
+def test_crowded_buckets_are_searched_exactly(kernel: Kernel | None, split: bool) -> None:
+    # 30,000 hashes within 4 bits of each of two centres, and queries that equal a centre in one to
+    # three chunks but are 33..40 bits from it, or are near it: every table's buckets near those
+    # chunks hold a whole family, which the C loop binary-searches (split) or reads through.
     rng = np.random.default_rng(8)
-    centre = random_words(rng, 1)
-    data = np.concatenate([flip(centre.repeat(60_000, axis=0), rng.integers(1, 5, 60_000), rng),
+    centres = random_words(rng, 2)
+    data = np.concatenate([flip(centres.repeat(30_000, axis=0), rng.integers(1, 5, 60_000), rng),
                            random_words(rng, 5_000)])
-    index = PdqIndex(data, kernel=kernel)
-    segment = index._segments[0]
-    bits = np.unpackbits(centre.view(np.uint8))
-    for chunk in range(2, 8):
-        bits[8 * (4 * chunk + 3) + rng.choice(8, 6, replace=False)] ^= 1  # byte 4c + 3 holds chunk c's top bits
-    far = np.packbits(bits).view(np.uint64)
-    # Near the centre the family is the answer, crowding every table alike: no plan reads less of it.
-    for query, replanned in ((far, True), (flip(far[None], [1], rng)[0], True), (flip(centre, [20], rng)[0], False)):
-        plan, read = segment._plan(query.view(np.uint32), 31, kernel)
-        default_read = int(segment._bucket_sums(query.view(np.uint32), 3, kernel).sum())
-        assert default_read > 80_000 and (plan != default_plan(31)) == replanned and sum(t + 1 for t in plan) >= 32
-        if replanned:  # a crowded table is read to fewer bits (or not at all), the others to more
-            assert min(plan[:2]) < 3 and read < default_read / 4
-        for radius in (31, 20):
-            assert found(index, query, radius) == brute_force(data, query, radius)
-
-
-def test_the_planner_finds_the_cheapest_plan() -> None:
-    def reference(cost: np.ndarray, radius: int) -> float:
-        """The same optimum by a plain dynamic programme over capped sums."""
-        best = {0: 0.0}
-        for table in range(8):
-            step: dict[int, float] = {}
-            for reached, spent in best.items():
-                for t in range(-1, pdqindex.PLAN_MAX + 1):
-                    state = min(radius + 1, reached + t + 1)
-                    total = spent + (cost[table, t] if t >= 0 else 0.0)
-                    step[state] = min(step.get(state, np.inf), total)
-            best = step
-        return best[radius + 1]
-
-    rng = np.random.default_rng(13)
-    _, ends = pdqindex._masks(20)
-    buckets = np.diff(np.r_[0, ends])
-    for _ in range(30):
-        sums = rng.integers(0, 30, size=(8, pdqindex.PLAN_MAX + 1)) * buckets[None, :]
-        sums[rng.integers(0, 8, rng.integers(0, 4))] *= rng.integers(1, 2000)
-        cost = np.cumsum(sums + pdqindex._BUCKET_COST * buckets[None, :], axis=1).astype(float)
-        cost[0] += (pdqindex._ROW_COST - 1) * np.cumsum(sums[0])
-        for radius in (31, 12, 0):
-            plan = pdqindex._cheapest_plan(sums, ends, radius)
-            assert sum(t + 1 for t in plan) >= radius + 1 and all(-1 <= t <= pdqindex.PLAN_MAX for t in plan)
-            spent = sum(cost[table, t] for table, t in enumerate(plan) if t >= 0)
-            assert spent == pytest.approx(reference(cost, radius))
-
-
-def test_every_plan_the_planner_may_pick_is_exact(kernel: Kernel | None, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pdqindex, "CROWDED_FACTOR", 0.0)
-    monkeypatch.setattr(pdqindex, "CROWDED_MIN", 0)
-    rng = np.random.default_rng(9)
-    members, centres = families(rng, [3000, 1000, 300, 50])
-    data = np.concatenate([members, random_words(rng, 5000)])
-    index = PdqIndex(data, kernel=kernel)
-    plans = set()
-    for query in np.concatenate([flip(centres.repeat(10, axis=0), rng.integers(0, 41, 40), rng),
-                                 random_words(rng, 10)]):
-        for radius in (31, 25, 9, 1, 0):
-            plans.add(index._segments[0]._plan(query.view(np.uint32), radius, kernel)[0])
-            assert found(index, query, radius) == brute_force(data, query, radius)
-    assert len(plans) > 10 and any(-1 in plan for plan in plans)
+    index = PdqIndex(data, kernel=kernel, split_crowded=split)
+    bits = np.unpackbits(centres.repeat(15, axis=0).view(np.uint8), axis=1)
+    for q in range(len(bits)):
+        others = rng.permutation(8)[rng.integers(1, 4):]
+        for i, chunk in enumerate(others):
+            bits[q, 32 * chunk + rng.choice(32, 40 // len(others) - (q % 3), replace=False)] ^= 1
+    decoys = np.packbits(bits, axis=1).view(np.uint64)
+    near = flip(centres.repeat(5, axis=0), rng.integers(0, 28, 10), rng)
+    answered = 0
+    for query in np.concatenate([decoys, near]):
+        for radius in (31, 20, 9):
+            expected = brute_force(data, query, radius)
+            assert found(index, query, radius) == expected
+            answered += len(expected)
+    assert answered > 10_000
 
 
 @pytest.mark.parametrize("radius", [31, 17, 4, 0])
