@@ -9,18 +9,19 @@ and the chunk's next bits above them. A query reads every bucket within t bits o
 an entry unless the known 28 bits are within t, reads the rows of the survivors and checks their full
 distance. Every true match survives, so recall is exact, at any radius up to 31.
 
-Table 0 needs no entries: the rows themselves are kept in its bucket order. Per hash the index holds
+Table 0 needs no entries: the rows themselves are kept in its order (by chunk 0). Per hash the index holds
 the row (32 bytes), seven entries (28), its share of the bucket starts (8 tables x 4 bytes a bucket,
 at most 3.5 bytes a hash by the choice of `bits`) and a withdrawn bit: under 64 bytes.
 
 A hash found by several tables is kept only by the first table that must find it, so nothing is
 reported twice and no set is built. Near-duplicate families put thousands of hashes in a few buckets
-(all of a family's members share most chunks). The 28 known bits drop most of them before their row
-is read, and the C loop does not even read a crowded bucket through: its entries are sorted by those
-bits, so it binary-searches the runs within reach of the query's (tables 1..7; table 0's rows are read
-in place, in order). Measured (bench/matching.py), that beats re-planning the per-table thresholds
-around crowded tables (Qin et al., GPH, ICDE 2018), which was tried: widening a table reads more
-buckets than skipping a crowded one saves. The per-query loop is C (bot/pdqscan.c, built by
+(a family's members share most chunks). The 28 known bits drop most of them before their row is read,
+and the C loop does not read a crowded bucket through: its entries (table 0: its rows) are sorted by
+the chunk's bits below the key, so it binary-searches the runs within reach of the query's. Measured
+(bench/matching.py), that beats re-planning the per-table thresholds around crowded tables (Qin et
+al., "GPH", ICDE 2018), which was tried: widening a table reads more cold buckets than skipping a
+crowded one saves. What stays is inherent: a family member that agrees with the query in a whole
+chunk is a candidate whose row must be read. The per-query loop is C (bot/pdqscan.c, built by
 scripts/setup), the same in numpy when the library is absent.
 
 Changes are incremental. New hashes go into a buffer searched by brute force; a compaction (in a
@@ -201,7 +202,9 @@ def _repeats(rows: np.ndarray, keys: np.ndarray) -> np.ndarray:
         return repeat
     # Every row of a run of equal keys, sorted by run and then by the whole row (stably: the first of
     # equal rows stays first), so that equal rows are next to each other.
-    members = np.unique(np.concatenate([later - 1, later]))
+    member = np.zeros(len(rows), dtype=bool)
+    member[later] = member[later - 1] = True
+    members = np.flatnonzero(member)
     run = np.cumsum(np.r_[True, np.diff(members) > 1] | np.r_[True, keys[members[1:]] != keys[members[:-1]]])
     group = rows[members]
     order = np.lexsort((group[:, 3], group[:, 2], group[:, 1], group[:, 0], run))
@@ -243,7 +246,7 @@ _new_match = functools.partial(tuple.__new__, PdqMatch)  # no Python frame per m
 class _Segment:
     """Rows with their eight tables. Never changed after it is built, except for the withdrawn bits."""
 
-    rows: np.ndarray  # (n, 4) uint64, distinct, in table 0's bucket order
+    rows: np.ndarray  # (n, 4) uint64, distinct, in table 0's order: by chunk 0, then by a hash of the row
     entries: np.ndarray  # (7, n) uint32: tables 1..7 bucket by bucket, (next chunk bits << pos_bits) | position
     offsets: np.ndarray  # (8, 2**bits + 1) uint32: where each bucket starts
     bits: int
