@@ -41,9 +41,10 @@ import shutil
 import subprocess
 import tempfile
 import threading
+from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable, NamedTuple, Protocol, Sequence
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def default_plan(radius: int) -> tuple[int, ...]:
     return tuple(q if table < s else q - 1 for table in range(CHUNKS))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _masks(bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Every `bits`-wide mask of weight 0..3, lightest first, and where each weight ends."""
     masks: list[int] = []
@@ -149,7 +150,7 @@ class Kernel:
                                 pointer, pointer, c_int64]
 
     @classmethod
-    def load(cls, path: Path = KERNEL_LIBRARY) -> "Kernel | None":
+    def load(cls, path: Path = KERNEL_LIBRARY) -> Kernel | None:
         """The built library, or None if it is missing, older than its source or of another version."""
         try:
             if path.stat().st_mtime < KERNEL_SOURCE.stat().st_mtime:
@@ -255,7 +256,7 @@ class _Segment:
     dead_count: int = 0
 
     @classmethod
-    def build(cls, words: np.ndarray) -> "_Segment":
+    def build(cls, words: np.ndarray) -> _Segment:
         """Index these rows, once each. CPU-heavy at scale: never on the event loop."""
         n = len(words)
         if n >= 2**32:
@@ -637,7 +638,8 @@ class LivePdqIndex:
     """A PdqIndex kept in step with the hash list through its change numbers.
 
     `refresh()` applies the entries changed since the last refresh (cheap; safe to call before every
-    lookup): a published PDQ is added, a withdrawn one removed unless another active entry holds it.
+    lookup): a published entry's PDQs (its picture's and its video's frames') are added, a withdrawn
+    one's removed unless another active entry holds them.
     """
 
     page = 5000
@@ -685,10 +687,10 @@ class LivePdqIndex:
                 return self.change - before
             while True:
                 changes = await self.source.get_changes(self.change, self.page)
-                added = [entry.pdq for entry in changes.entries if entry.active]
-                withdrawn = {entry.pdq for entry in changes.entries if not entry.active}
+                added = [pdq for entry in changes.entries if entry.active for pdq in entry.pdqs()]
+                withdrawn = {pdq for entry in changes.entries if not entry.active for pdq in entry.pdqs()}
                 if withdrawn:
-                    withdrawn -= {entry.pdq for entry in await self.source.get_by_pdqs(withdrawn)}
+                    withdrawn -= {pdq for entry in await self.source.get_by_pdqs(withdrawn) for pdq in entry.pdqs()}
                 await loop.run_in_executor(None, self._apply, added, sorted(withdrawn))
                 self.change = changes.cursor
                 if not changes.more:

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from bot.audit import Actor
 from bot.hashlist import HashList, ImageHashes
+from bot.images.hashing import Frame
 from bot.pdqindex import (
     KERNEL_SOURCE,
     Kernel,
@@ -332,6 +333,30 @@ async def test_live_index_follows_the_hash_list(db) -> None:
     await live.rebuild()
     assert live.stale == 0 and len(live.index) == 3
     assert {m.pdq for p in pdqs for m in await live.search(p, 0)} == {pdqs[0], pdqs[1], pdqs[4]}
+
+
+async def test_live_index_holds_a_listed_videos_frames(db) -> None:
+    hashlist = HashList(db)
+    rng = np.random.default_rng(6)
+    frames = [words_to_hex(w) for w in random_words(rng, 4)]
+    live = LivePdqIndex(hashlist)
+    await live.rebuild()
+    files = _hashes(50, frames[0])
+    video = ImageHashes(files.md5, files.sha1, files.sha256, None, media="video",
+                        frame_hashes=tuple(Frame(float(t), pdq, 90) for t, pdq in enumerate(frames[:3])))
+    await hashlist.do_publish(ANALYST, 50, "A", video)
+    await hashlist.do_publish(ANALYST, 51, "B", _hashes(51, frames[2]))  # a still that is the third frame
+    await live.refresh()
+    assert len(live.index) == 3
+    for pdq in frames[:3]:
+        near = words_to_hex(flip(hex_to_words([pdq]), [10], rng)[0])
+        assert await live.search_distances(near) == {pdq: 10}
+    await hashlist.do_withdraw(ANALYST, 50)
+    await live.refresh()
+    # The video's frames leave with it, except the one the still picture also holds.
+    assert [await live.search_distances(pdq, 0) for pdq in frames[:3]] == [{}, {}, {frames[2]: 0}]
+    await live.rebuild()
+    assert len(live.index) == 1
 
 
 async def test_live_index_pages_through_a_backlog_and_compacts(db) -> None:
