@@ -93,7 +93,7 @@ def compare(query: Bag, other: Bag, vpdq: VPDQ | None = None, radius: int = MATC
 class _Index(Protocol):
     async def refresh(self) -> int: ...
 
-    async def search(self, pdq: str, max_distance: int = ...) -> list: ...  # type: ignore[type-arg]
+    async def search_distances(self, pdq: str, max_distance: int = ...) -> dict[str, int]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,7 @@ class SeenBefore:
         await self.index.refresh()
         found: set[str] = set()
         for pdq in query.pdqs():
-            found.update(match.pdq for match in await self.index.search(pdq, radius))
+            found.update(await self.index.search_distances(pdq, radius))
         if not found:
             return []
         matches = []
